@@ -1,0 +1,229 @@
+"""What every command shares: options, output rendering, progress bars, errors.
+
+Commands stay thin: parse, call one public function, hand the result to
+:func:`emit`. JSON output always has one envelope::
+
+    {"command": ..., "version": ..., "inputs": {...}, "result": {...}, "warnings": [...]}
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from allegiance._version import __version__
+from allegiance.errors import ValidationError
+from allegiance.i18n import Message, current_lang, label, set_lang, t
+from allegiance.results import Result, plain
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def h(key: str) -> str:
+    """Help text in the language chosen when the CLI started."""
+    return t(key)
+
+
+def _lang_callback(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            set_lang(value)
+        except ValueError as exc:
+            raise typer.BadParameter(t("error.unknown_lang", None, lang=value)) from exc
+    return value
+
+
+FormatOpt = Annotated[
+    OutputFormat, typer.Option("--format", "-f", help=h("cli.opt.format"), case_sensitive=False)
+]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", "-o", help=h("cli.opt.out"), file_okay=False, dir_okay=True)
+]
+LangOpt = Annotated[
+    str | None,
+    typer.Option("--lang", help=h("cli.opt.lang"), callback=_lang_callback, is_eager=True),
+]
+ProjectOpt = Annotated[
+    Path | None,
+    typer.Option("--project", "-p", help=h("cli.opt.project"), envvar="ALLEGIANCE_PROJECT"),
+]
+EncodingOpt = Annotated[str | None, typer.Option("--encoding", help=h("cli.opt.encoding"))]
+
+
+def stdout() -> Console:
+    return Console(soft_wrap=True)
+
+
+def stderr() -> Console:
+    return Console(stderr=True, soft_wrap=True)
+
+
+def envelope(
+    command: str,
+    inputs: Mapping[str, Any],
+    result: Mapping[str, Any],
+    warnings: tuple[Message, ...],
+) -> dict[str, Any]:
+    """The one JSON envelope for every command."""
+    lang = current_lang()
+    return {
+        "command": command,
+        "version": __version__,
+        "inputs": plain(dict(inputs)),
+        "result": plain(dict(result)),
+        "warnings": [w.to_dict(lang) for w in warnings],
+    }
+
+
+def _fmt_cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return "-"
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{value:,.0f}"
+        return f"{value:,.3f}" if abs(value) >= 1 else f"{value:.4f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    try:
+        if pd.isna(value):
+            return "-"
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def _tall_table(name: str, frame: pd.DataFrame, lang: str) -> Table:
+    """A wide frame with few rows turned on its side: one line per field, one column per row.
+
+    Leading text columns (the groups) become the column headers.
+    """
+    keys: list[str] = []
+    for col in frame.columns:
+        if pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(frame[col]):
+            break
+        keys.append(str(col))
+    tall = Table(title=label(name, lang), show_header=bool(keys), header_style="bold")
+    tall.add_column("" if not keys else " / ".join(label(k, lang) for k in keys), style="bold")
+    for _, row in frame.iterrows():
+        header = " / ".join(_fmt_cell(plain(row[k])) for k in keys) if keys else ""
+        tall.add_column(header, justify="right")
+    for col in frame.columns:
+        if str(col) in keys:
+            continue
+        tall.add_row(label(str(col), lang), *(_fmt_cell(plain(v)) for v in frame[col]))
+    return tall
+
+
+def rich_table(name: str, frame: pd.DataFrame) -> Table:
+    """A frame as a Rich table with translated headers."""
+    lang = current_lang()
+    if frame.index.name is not None or isinstance(frame.index, pd.MultiIndex):
+        frame = frame.reset_index()
+    if len(frame.columns) > 6 and len(frame) <= 8:
+        return _tall_table(name, frame, lang)
+    table = Table(title=label(name, lang), show_lines=False, header_style="bold")
+    for col in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(
+            frame[col]
+        )
+        table.add_column(label(str(col), lang), justify="right" if numeric else "left")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(_fmt_cell(plain(v)) for v in row))
+    return table
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """CSV for people and for Excel: UTF-8 with BOM, written to a temporary file then moved."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    frame.to_csv(tmp, index=frame.index.name is not None, encoding="utf-8-sig")
+    tmp.replace(path)
+
+
+def emit(
+    result: Result,
+    *,
+    command: str,
+    inputs: Mapping[str, Any],
+    fmt: OutputFormat,
+    out: Path | None = None,
+    extra: Callable[[Console], None] | None = None,
+) -> None:
+    """Render ``result`` as a table, JSON or CSV; with ``out``, also write one file per table."""
+    lang = current_lang()
+    tables = result.tables()
+    warnings = tuple(result.warnings)
+    err = stderr()
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, frame in tables.items():
+            write_csv(frame, out / f"{name}.csv")
+        env = envelope(command, inputs, result.to_dict(), warnings)
+        (out / f"{command.replace(' ', '_')}.json").write_text(
+            json.dumps(env, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+        err.print(t("common.written", lang, path=str(out)))
+    if fmt is OutputFormat.json:
+        env = envelope(command, inputs, result.to_dict(), warnings)
+        sys.stdout.write(json.dumps(env, ensure_ascii=False, indent=2) + "\n")
+        return
+    if fmt is OutputFormat.csv:
+        if len(tables) != 1:
+            if out is not None:
+                return
+            raise ValidationError(
+                "error.csv_many_tables", n=len(tables), names=", ".join(tables) or "-"
+            )
+        (frame,) = tables.values()
+        if frame.index.name is not None:
+            frame = frame.reset_index()
+        sys.stdout.write(frame.to_csv(index=False))
+        return
+    con = stdout()
+    for name, frame in tables.items():
+        con.print(rich_table(name, frame))
+    if extra is not None:
+        extra(con)
+    for w in warnings:
+        err.print(f"[yellow]{t('common.warning', lang)}:[/yellow] {w.render(lang)}")
+
+
+@contextmanager
+def progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
+    """A Rich progress bar on stderr; yields ``update(step, done, total)``."""
+    if not enabled:
+        yield lambda _step, _done, _total: None
+        return
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr(),
+        transient=False,
+    )
+    tasks: dict[str, Any] = {}
+    with bar:
+
+        def update(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=total)
+            bar.update(tasks[step], completed=done, total=total)
+
+        yield update

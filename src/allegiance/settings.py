@@ -1,0 +1,27 @@
+"""Settings, declared once (environment prefix ``ALLEGIANCE_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """What the environment may set.
+
+    ``ALLEGIANCE_LANG`` (zh|en), ``ALLEGIANCE_PROJECT`` (a project folder),
+    ``ALLEGIANCE_DATABASE_URL`` (overrides the project's SQLite file, e.g.
+    ``postgresql+psycopg://user@host/db``).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ALLEGIANCE_", extra="ignore")
+
+    lang: str | None = None
+    project: Path | None = None
+    database_url: str | None = None
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment now (never cached: tests change it)."""
+    return Settings()

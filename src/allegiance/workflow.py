@@ -1,0 +1,437 @@
+"""The jobs that join the pieces: fill a project with the demo company, report on a project,
+and the whole demo.
+
+``generate_project`` writes the large tables as Parquet in the project's ``data/`` folder
+and the survey responses and complaints into the project database (as the collection
+side would); ``ProjectData`` is what report sections read; ``build_project_report``
+writes ``reports/report.html`` and ``reports/report.xlsx``; ``run_demo`` does it all.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from allegiance.errors import ProjectError
+from allegiance.generate import DemoConfig, GeneratedData, generate, write_parquet
+from allegiance.i18n import Lang, Message, current_lang, normalize_lang, t
+from allegiance.project import Project, init_project, open_project
+from allegiance.reports import build_report, load_sections, write_html, write_xlsx
+from allegiance.reports.registry import ProgressEvent, Report
+from allegiance.results import plain, plain_dict
+from allegiance.store import repository as repo
+from allegiance.store.db import downgrade, make_engine, session_factory, upgrade
+
+__all__ = [
+    "DEMO_SURVEY",
+    "DemoResult",
+    "GenerateSummary",
+    "ProjectData",
+    "ReportSummary",
+    "build_project_report",
+    "generate_project",
+    "run_demo",
+]
+
+Step = Callable[[str, int, int], None]
+
+DEMO_SURVEY = "huaxun-cx"
+DEMO_WAVE = "wave1"
+# Which generator module made which table (for the truth kept beside each dataset).
+_SOURCE = {
+    "customers": "customers",
+    "activity": "activity",
+    "survey_responses": "survey",
+    "complaints": "complaints",
+}
+# Tables that go to the database as well as to Parquet.
+_RESPONSE_FIELDS = ("respondent_key", "customer_id", "submitted_at")
+_COMPLAINT_FIELDS = (
+    "complaint_key",
+    "customer_id",
+    "received_at",
+    "channel",
+    "cause_code",
+    "cause_class",
+    "text",
+    "status",
+    "resolved_at",
+)
+
+
+def _noop(_step: str, _done: int, _total: int) -> None:
+    return None
+
+
+# --------------------------------------------------------------------------- generate
+
+
+@dataclass(frozen=True)
+class GenerateSummary:
+    """What ``generate_project`` wrote."""
+
+    project: Path
+    config: dict[str, Any]
+    rows: dict[str, int]
+    seconds: dict[str, float]
+    warnings: tuple[Message, ...] = ()
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        frame = pd.DataFrame(
+            {"table": list(self.rows), "rows": [self.rows[k] for k in self.rows]}
+        ).set_index("table")
+        return {"generated": frame}
+
+    def to_dict(self) -> dict[str, Any]:
+        return plain_dict(
+            {
+                "project": str(self.project),
+                "config": self.config,
+                "rows": self.rows,
+                "seconds": self.seconds,
+            }
+        )
+
+
+def _reset(project: Project) -> None:
+    """Empty a project that already holds generated data: schema rebuilt, Parquet removed."""
+    downgrade(project.database_url, "base")
+    upgrade(project.database_url)
+    if project.data_dir.exists():
+        for item in project.data_dir.iterdir():
+            if item.is_file():
+                item.unlink()
+            else:
+                shutil.rmtree(item)
+
+
+def _has_generated_data(project: Project) -> bool:
+    engine = make_engine(project.database_url)
+    try:
+        with session_factory(engine)() as session:
+            return bool(repo.get_meta(session, "generated"))
+    finally:
+        engine.dispose()
+
+
+def generate_project(
+    project_dir: str | os.PathLike[str] | None,
+    /,
+    *,
+    config: DemoConfig,
+    replace: bool = False,
+    progress: Step | None = None,
+) -> GenerateSummary:
+    """Fill a project (created if needed) with the demo company's data.
+
+    A project that already holds generated data is emptied first when ``replace`` is
+    true; otherwise that is an error, so nothing is overwritten by accident.
+    """
+    step = progress or _noop
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    project = (
+        init_project(project_dir, exist_ok=True) if project_dir is not None else open_project(None)
+    )
+    if _has_generated_data(project):
+        if not replace:
+            raise ProjectError("workflow.already_generated", path=str(project.root))
+        _reset(project)
+    timings["prepare"] = time.perf_counter() - started
+
+    t0 = time.perf_counter()
+    label = t("workflow.step.generate")
+    data = generate(config, progress=lambda _name, done, total: step(label, done, total))
+    timings["generate"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    label = t("workflow.step.parquet")
+    step(label, 0, 1)
+    paths = write_parquet(data, project.data_dir)
+    step(label, 1, 1)
+    timings["parquet"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    label = t("workflow.step.database")
+    step(label, 0, 1)
+    _store(project, data, paths)
+    step(label, 1, 1)
+    timings["database"] = time.perf_counter() - t0
+    timings["total"] = time.perf_counter() - started
+    return GenerateSummary(
+        project=project.root,
+        config=data.config.to_dict(),
+        rows={name: len(frame) for name, frame in data.tables.items()},
+        seconds=timings,
+    )
+
+
+def _store(project: Project, data: GeneratedData, paths: dict[str, Path]) -> None:
+    engine = make_engine(project.database_url)
+    try:
+        with session_factory(engine)() as session:
+            for name, frame in data.tables.items():
+                source = _SOURCE.get(name, name)
+                repo.register_dataset(
+                    session,
+                    name=name,
+                    kind="parquet",
+                    path=paths[name].relative_to(project.root),
+                    n_rows=len(frame),
+                    columns=[str(c) for c in frame.columns],
+                    source=f"generate.{source}",
+                    truth=plain(data.truth.get(source)),
+                    replace=True,
+                    commit=False,
+                )
+            survey = repo.get_survey_by_code(session, DEMO_SURVEY) or repo.create_survey(
+                session,
+                code=DEMO_SURVEY,
+                title_en="Huaxun Telecom customer experience survey",
+                title_zh="华讯通信客户体验调查",
+                definition={"generated": True, "columns": list(data.tables["survey_responses"])},
+                commit=False,
+            )
+            responses = data.tables["survey_responses"]
+            wave = repo.get_or_create_wave(
+                session,
+                survey.id,
+                str(responses["wave"].iloc[0]) if len(responses) else DEMO_WAVE,
+                starts_on=pd.Timestamp(responses["submitted_at"].min()).date(),
+                ends_on=pd.Timestamp(responses["submitted_at"].max()).date(),
+                commit=False,
+            )
+            repo.save_responses(session, wave.id, _response_rows(responses), commit=False)
+            complaints = data.tables["complaints"]
+            repo.save_complaints(
+                session, complaints[[c for c in _COMPLAINT_FIELDS if c in complaints]], commit=False
+            )
+            repo.set_meta(session, "generated", data.config.to_dict(), commit=False)
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def _response_rows(responses: pd.DataFrame) -> list[dict[str, Any]]:
+    answers = [c for c in responses.columns if c not in (*_RESPONSE_FIELDS, "wave")]
+    fixed = responses[list(_RESPONSE_FIELDS)].to_dict(orient="records")
+    values = responses[answers].astype(object).where(responses[answers].notna(), None)
+    rows = values.to_dict(orient="records")
+    return [
+        {
+            **{str(k): v for k, v in head.items()},
+            "answers": {str(k): plain(v) for k, v in row.items()},
+        }
+        for head, row in zip(fixed, rows, strict=True)
+    ]
+
+
+# --------------------------------------------------------------------------- project data
+
+
+@dataclass
+class ProjectData:
+    """What report sections read from a project: frames loaded once, on first use."""
+
+    project: Project
+    lang: Lang = field(default_factory=current_lang)
+
+    @cached_property
+    def engine(self) -> Any:
+        return make_engine(self.project.database_url)
+
+    def parquet(self, name: str) -> Path:
+        path = self.project.data_path(name)
+        if not path.is_file():
+            raise ProjectError("workflow.missing_table", name=name, path=str(path))
+        return path
+
+    @cached_property
+    def customers(self) -> pd.DataFrame:
+        return pd.read_parquet(self.parquet("customers"))
+
+    @cached_property
+    def activity_monthly(self) -> pd.DataFrame:
+        """Activity reduced where it lives (DuckDB over Parquet): one row per month."""
+        path = self.parquet("activity").as_posix()
+        sql = f"""
+            SELECT month,
+                   count(*) FILTER (WHERE amount > 0)        AS active_customers,
+                   sum(amount)                               AS revenue,
+                   sum(additions)                            AS additions,
+                   sum(cancellations)                        AS cancellations,
+                   avg(products_held) FILTER (WHERE amount > 0) AS products_per_customer
+            FROM read_parquet('{path.replace("'", "''")}')
+            GROUP BY month ORDER BY month
+        """
+        with duckdb.connect() as con:
+            return con.execute(sql).df()
+
+    @cached_property
+    def responses(self) -> pd.DataFrame:
+        return repo.responses_frame(self.engine, survey_code=DEMO_SURVEY)
+
+    @cached_property
+    def complaints(self) -> pd.DataFrame:
+        return repo.complaints_frame(self.engine)
+
+    @cached_property
+    def truth(self) -> dict[str, Any]:
+        with session_factory(self.engine)() as session:
+            return {d.source: d.truth for d in repo.list_datasets(session) if d.truth}
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    """Where the report went, its headline figures and each section's compute time."""
+
+    html: Path
+    xlsx: Path
+    lang: str
+    figures: dict[str, Any]
+    seconds: dict[str, float]
+    errors: dict[str, str]
+    report: Report
+    warnings: tuple[Message, ...] = ()
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        figures = pd.DataFrame(
+            {"figure": list(self.figures), "value": [self.figures[k] for k in self.figures]}
+        ).set_index("figure")
+        timings = pd.DataFrame(
+            {"section": list(self.seconds), "seconds": [self.seconds[k] for k in self.seconds]}
+        ).set_index("section")
+        return {"headline": figures, "timings": timings}
+
+    def to_dict(self) -> dict[str, Any]:
+        return plain_dict(
+            {
+                "html": str(self.html),
+                "xlsx": str(self.xlsx),
+                "lang": self.lang,
+                "figures": self.figures,
+                "seconds": self.seconds,
+                "errors": self.errors,
+            }
+        )
+
+
+def build_project_report(
+    project_dir: str | os.PathLike[str] | None,
+    /,
+    *,
+    lang: str | None = None,
+    progress: Step | None = None,
+) -> ReportSummary:
+    """Run every registered report section on a project; write report.html and report.xlsx."""
+    step = progress or _noop
+    project = open_project(project_dir)
+    chosen: Lang = normalize_lang(lang) or current_lang()
+    load_sections()
+    data = ProjectData(project, lang=chosen)
+
+    def on_event(event: ProgressEvent) -> None:
+        step(t("workflow.step.report"), event.index + (1 if event.done else 0), event.total)
+
+    try:
+        report: Report = build_report(data, lang=chosen, progress=on_event)
+    finally:
+        data.close()
+    project.reports_dir.mkdir(exist_ok=True)
+    html = write_html(report, project.reports_dir / "report.html")
+    xlsx = write_xlsx(report, project.reports_dir / "report.xlsx")
+    return ReportSummary(
+        html=html,
+        xlsx=xlsx,
+        lang=chosen,
+        figures=report.figures(),
+        seconds={s.section.id: s.seconds for s in report.sections},
+        errors={s.section.id: s.error.render(chosen) for s in report.sections if s.error},
+        report=report,
+        warnings=tuple(w for s in report.sections if s.output for w in s.output.warnings),
+    )
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """The demo: what was generated, the report, and the time each part took."""
+
+    generated: GenerateSummary
+    report: ReportSummary
+    seconds: float
+
+    @property
+    def warnings(self) -> tuple[Message, ...]:
+        return self.report.warnings
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {**self.report.tables(), **self.generated.tables()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return plain_dict(
+            {
+                "project": str(self.generated.project),
+                "report_html": str(self.report.html),
+                "report_xlsx": str(self.report.xlsx),
+                "lang": self.report.lang,
+                "headline": self.report.figures,
+                "rows": self.generated.rows,
+                "seconds": {
+                    "total": self.seconds,
+                    "generate": self.generated.seconds,
+                    "sections": self.report.seconds,
+                },
+                "errors": self.report.errors,
+            }
+        )
+
+
+def run_demo(
+    project_dir: str | os.PathLike[str],
+    /,
+    *,
+    customers: int = 20_000,
+    months: int = 24,
+    seed: int = DemoConfig.seed,
+    lang: str | None = None,
+    progress: Step | None = None,
+) -> DemoResult:
+    """Generate the demo company into ``project_dir`` (replacing an earlier demo there),
+    run every analysis and write the report."""
+    started = time.perf_counter()
+    root = Path(project_dir).expanduser().resolve()
+    if (root / "allegiance.yaml").is_file():
+        project = open_project(root)
+        if not project.settings.get("demo"):
+            raise ProjectError("workflow.not_a_demo_project", path=str(root))
+    elif root.exists() and any(root.iterdir()):
+        raise ProjectError("workflow.folder_not_empty", path=str(root))
+    else:
+        init_project(root, name="allegiance demo", lang=lang, demo=True)
+    generated = generate_project(
+        root,
+        config=DemoConfig(customers=customers, months=months, seed=seed),
+        replace=True,
+        progress=progress,
+    )
+    report = build_project_report(root, lang=lang, progress=progress)
+    return DemoResult(generated=generated, report=report, seconds=time.perf_counter() - started)
