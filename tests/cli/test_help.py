@@ -74,3 +74,35 @@ def test_unknown_language_is_refused() -> None:
     result = runner.invoke(app, ["init", "x", "--lang", "fr"])
     assert result.exit_code == 2
     assert "zh" in result.output
+
+
+def test_cli_default_seed_is_the_generators() -> None:
+    from allegiance.cli.demo import DEFAULT_SEED
+    from allegiance.generate import DemoConfig
+
+    assert DemoConfig().seed == DEFAULT_SEED
+
+
+def test_help_does_not_load_the_heavy_engines() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.argv = ['allegiance', '--version'];"
+        "import allegiance.cli.app;"
+        "heavy = [m for m in ('sqlalchemy', 'alembic', 'duckdb', 'plotly', 'scipy.stats') if m in sys.modules];"
+        "print(heavy); sys.exit(1 if heavy else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_cli_reference_page_is_current() -> None:
+    from pathlib import Path
+
+    from allegiance.cli.reference import reference
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+    assert page.read_text(encoding="utf-8") == reference(), (
+        "docs/cli.md is stale: run python -m allegiance.cli.reference > docs/cli.md"
+    )

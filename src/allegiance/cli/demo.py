@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,17 +18,10 @@ from allegiance.cli.common import (
     h,
     progress,
 )
-from allegiance.generate import DemoConfig
 from allegiance.i18n import current_lang, t
-from allegiance.reports.html import format_value
-from allegiance.reports.registry import text
-from allegiance.workflow import (
-    DemoResult,
-    ReportSummary,
-    build_project_report,
-    generate_project,
-    run_demo,
-)
+
+if TYPE_CHECKING:
+    from allegiance.workflow import ReportSummary
 
 CustomersOpt = Annotated[
     int, typer.Option("--customers", "-n", min=1, help=h("cli.demo.customers"))
@@ -36,10 +29,15 @@ CustomersOpt = Annotated[
 MonthsOpt = Annotated[int, typer.Option("--months", "-m", min=1, help=h("cli.demo.months"))]
 SeedOpt = Annotated[int, typer.Option("--seed", help=h("cli.demo.seed"))]
 DEFAULT_DEMO_DIR = Path("allegiance-demo")
+# DemoConfig's default seed, repeated here so --help does not import the generator (tested).
+DEFAULT_SEED = 20240601
 
 
 def _headline(con: Console, summary: ReportSummary) -> None:
     """The first figures of every section, in the report's language."""
+    from allegiance.reports.html import format_value
+    from allegiance.reports.registry import text
+
     lang = summary.lang
     con.print(f"\n[bold]{t('cli.demo.headline', lang)}[/bold]")
     for part in summary.report.sections:
@@ -56,13 +54,16 @@ def _headline(con: Console, summary: ReportSummary) -> None:
 def generate(
     customers: CustomersOpt = 20_000,
     months: MonthsOpt = 24,
-    seed: SeedOpt = DemoConfig.seed,
+    seed: SeedOpt = DEFAULT_SEED,
     force: Annotated[bool, typer.Option("--force", help=h("cli.generate.force"))] = False,
     project: ProjectOpt = None,
     fmt: FormatOpt = OutputFormat.table,
     out: OutOpt = None,
     lang: LangOpt = None,
 ) -> None:
+    from allegiance.generate import DemoConfig
+    from allegiance.workflow import generate_project
+
     config = DemoConfig(customers=customers, months=months, seed=seed)
     with progress(fmt is OutputFormat.table) as step:
         summary = generate_project(project, config=config, replace=force, progress=step)
@@ -81,6 +82,8 @@ def report(
     out: OutOpt = None,
     lang: LangOpt = None,
 ) -> None:
+    from allegiance.workflow import build_project_report
+
     with progress(fmt is OutputFormat.table) as step:
         summary = build_project_report(project, lang=current_lang(), progress=step)
     emit(
@@ -99,13 +102,15 @@ def demo(
     ] = DEFAULT_DEMO_DIR,
     customers: CustomersOpt = 20_000,
     months: MonthsOpt = 24,
-    seed: SeedOpt = DemoConfig.seed,
+    seed: SeedOpt = DEFAULT_SEED,
     fmt: FormatOpt = OutputFormat.table,
     out: OutOpt = None,
     lang: LangOpt = None,
 ) -> None:
+    from allegiance.workflow import run_demo
+
     with progress(fmt is OutputFormat.table) as step:
-        result: DemoResult = run_demo(
+        result = run_demo(
             project,
             customers=customers,
             months=months,

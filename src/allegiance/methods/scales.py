@@ -48,7 +48,6 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
 
 from allegiance.errors import ColumnNotFoundError, ValidationError
 from allegiance.i18n import Message, t
@@ -579,6 +578,8 @@ def _check_frame(data: Any, columns: Sequence[str | None]) -> pd.DataFrame:
 def _z(confidence: float) -> float:
     if not isinstance(confidence, (int, float)) or not 0.0 < float(confidence) < 1.0:
         raise ValidationError("scales.bad_confidence", value=str(confidence))
+    from scipy import stats  # imported on use: keeps the command line quick to start
+
     return float(stats.norm.ppf(0.5 + float(confidence) / 2.0))
 
 
@@ -848,6 +849,8 @@ def _moments(
     var = np.clip(ss, 0.0, None) / safe_sw * safe_n / (safe_n - 1.0)
     sd = np.where(ok, np.sqrt(var), np.nan)
     se = np.where(ok, sd / np.sqrt(safe_n), np.nan)
+    from scipy import stats
+
     tq = np.asarray(stats.t.ppf(0.5 + confidence / 2.0, safe_n - 1.0), dtype=np.float64)
     return _Moments(
         mean=mean,
