@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -164,8 +164,13 @@ def emit(
     fmt: OutputFormat,
     out: Path | None = None,
     extra: Callable[[Console], None] | None = None,
+    show: Sequence[str] | None = None,
 ) -> None:
-    """Render ``result`` as a table, JSON or CSV; with ``out``, also write one file per table."""
+    """Render ``result`` as a table, JSON or CSV; with ``out``, also write one file per table.
+
+    ``show`` picks the tables printed in table format (default: all); ``extra`` prints more
+    after them (e.g. a headline in words).
+    """
     lang = current_lang()
     tables = result.tables()
     warnings = tuple(result.warnings)
@@ -197,7 +202,8 @@ def emit(
         return
     con = stdout()
     for name, frame in tables.items():
-        con.print(rich_table(name, frame))
+        if show is None or name in show:
+            con.print(rich_table(name, frame))
     if extra is not None:
         extra(con)
     for w in warnings:

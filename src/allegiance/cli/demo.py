@@ -93,6 +93,7 @@ def report(
         fmt=fmt,
         out=out,
         extra=lambda con: _headline(con, summary),
+        show=("timings",),
     )
 
 
@@ -125,6 +126,7 @@ def demo(
         fmt=fmt,
         out=out,
         extra=lambda con: _headline(con, result.report),
+        show=("timings", "generated"),
     )
 
 
