@@ -46,13 +46,6 @@ Step = Callable[[str, int, int], None]
 
 DEMO_SURVEY = "huaxun-cx"
 DEMO_WAVE = "wave1"
-# Which generator module made which table (for the truth kept beside each dataset).
-_SOURCE = {
-    "customers": "customers",
-    "activity": "activity",
-    "survey_responses": "survey",
-    "complaints": "complaints",
-}
 # Tables that go to the database as well as to Parquet.
 _RESPONSE_FIELDS = ("respondent_key", "customer_id", "submitted_at")
 _COMPLAINT_FIELDS = (
@@ -180,7 +173,7 @@ def _store(project: Project, data: GeneratedData, paths: dict[str, Path]) -> Non
     try:
         with session_factory(engine)() as session:
             for name, frame in data.tables.items():
-                source = _SOURCE.get(name, name)
+                source = data.sources.get(name, name)
                 repo.register_dataset(
                     session,
                     name=name,
@@ -244,6 +237,7 @@ class ProjectData:
 
     project: Project
     lang: Lang = field(default_factory=current_lang)
+    _tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     @cached_property
     def engine(self) -> Any:
@@ -255,9 +249,18 @@ class ProjectData:
             raise ProjectError("workflow.missing_table", name=name, path=str(path))
         return path
 
-    @cached_property
+    def table(self, name: str) -> pd.DataFrame:
+        """Any Parquet table of the project's ``data/`` folder, read once."""
+        if name not in self._tables:
+            self._tables[name] = pd.read_parquet(self.parquet(name))
+        return self._tables[name]
+
+    def has_table(self, name: str) -> bool:
+        return self.project.data_path(name).is_file()
+
+    @property
     def customers(self) -> pd.DataFrame:
-        return pd.read_parquet(self.parquet("customers"))
+        return self.table("customers")
 
     @cached_property
     def activity_monthly(self) -> pd.DataFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ class GeneratedData:
     tables: dict[str, pd.DataFrame]
     truth: dict[str, dict[str, Any]]
     config: DemoConfig
+    sources: dict[str, str] = field(default_factory=dict)
+    """Which module made each table (table name → module name)."""
 
     def truth_json(self) -> dict[str, Any]:
         """Truth plus the config, as JSON-safe values."""
@@ -51,6 +53,7 @@ def generate(config: DemoConfig, *, progress: Progress | None = None) -> Generat
     plan = modules()
     tables: dict[str, pd.DataFrame] = {}
     truth: dict[str, dict[str, Any]] = {}
+    sources: dict[str, str] = {}
     for done, module in enumerate(plan, start=1):
         context = GenContext(
             config=config,
@@ -67,10 +70,11 @@ def generate(config: DemoConfig, *, progress: Progress | None = None) -> Generat
                 "generate.error.duplicate_table", name=module.name, tables=", ".join(clash)
             )
         tables.update(output.tables)
+        sources.update(dict.fromkeys(output.tables, module.name))
         truth[module.name] = dict(output.truth)
         if progress is not None:
             progress(module.name, done, len(plan))
-    return GeneratedData(tables=tables, truth=truth, config=config)
+    return GeneratedData(tables=tables, truth=truth, config=config, sources=sources)
 
 
 def _dictionary_columns(frame: pd.DataFrame) -> list[str]:
