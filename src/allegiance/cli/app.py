@@ -77,10 +77,30 @@ def root(
 
 
 def _register() -> None:
-    from allegiance.cli import demo, project, score
+    from allegiance.cli import (
+        ahp,
+        comments,
+        compare,
+        csi,
+        demo,
+        drivers,
+        kano,
+        pls,
+        project,
+        score,
+        servqual,
+    )
 
     demo.register(app)
     score.register(app)
+    ahp.register(app)
+    csi.register(app)
+    pls.register(app)
+    kano.register(app)
+    servqual.register(app)
+    drivers.register(app)
+    compare.register(app)
+    comments.register(app)
     project.register(app)
 
 

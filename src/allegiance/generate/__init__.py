@@ -7,7 +7,15 @@ the tables and the true parameters behind them; ``write_parquet`` stores them.
 from __future__ import annotations
 
 # Importing the built-in modules registers them (customers, activity, survey, complaints).
-from allegiance.generate import activity, complaints, customers, survey  # noqa: F401
+from allegiance.generate import (  # noqa: F401
+    activity,
+    complaints,
+    customers,
+    journey,
+    servqual_extra,
+    survey,
+    waves,
+)
 from allegiance.generate.config import DemoConfig
 from allegiance.generate.engine import GeneratedData, generate, write_parquet
 from allegiance.generate.registry import (
