@@ -74,7 +74,7 @@ class ColumnNotFoundError(InputError):
             if close is None:
                 found = difflib.get_close_matches(str(name), available, n=1, cutoff=0.6)
                 close = found[0] if found else None
-            if close is not None:
+            if close is not None and close not in hints:
                 hints.append(close)
         self.missing = missing
         self.available = available

@@ -69,6 +69,11 @@ def set_lang(lang: str | None) -> Lang:
     return norm
 
 
+# libyaml's loader when PyYAML was built with it (about 8x faster: the catalogue is read at
+# every start of the command line), else the pure-Python one; both are safe loaders.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @cache
 def catalog() -> dict[str, dict[str, str]]:
     """All messages, merged from every ``locales/*.yaml`` file."""
@@ -77,7 +82,7 @@ def catalog() -> dict[str, dict[str, str]]:
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         if not entry.name.endswith(".yaml"):
             continue
-        data = yaml.safe_load(entry.read_text(encoding="utf-8")) or {}
+        data = yaml.load(entry.read_text(encoding="utf-8"), Loader=_LOADER) or {}
         for key, texts in data.items():
             if key in merged:
                 raise RuntimeError(f"message {key!r} is defined twice (again in {entry.name})")

@@ -93,6 +93,8 @@ def envelope(
 def _fmt_cell(value: Any) -> str:
     if value is None:
         return "-"
+    if isinstance(value, bool):
+        return t("common.yes" if value else "common.no")
     if isinstance(value, float):
         if value != value:  # NaN
             return "-"
@@ -139,20 +141,52 @@ def rich_table(name: str, frame: pd.DataFrame) -> Table:
     if len(frame.columns) > 6 and len(frame) <= 8:
         return _tall_table(name, frame, lang)
     table = Table(title=label(name, lang), show_lines=False, header_style="bold")
-    for col in frame.columns:
+    cells = [[_fmt_cell(plain(v)) for v in row] for row in frame.itertuples(index=False)]
+    for i, col in enumerate(frame.columns):
         numeric = pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(
             frame[col]
         )
-        table.add_column(label(str(col), lang), justify="right" if numeric else "left")
-    for row in frame.itertuples(index=False):
-        table.add_row(*(_fmt_cell(plain(v)) for v in row))
+        if numeric:
+            # numbers are never cut with an ellipsis: the column keeps the widest figure
+            widest = max((len(row[i]) for row in cells), default=1)
+            table.add_column(label(str(col), lang), justify="right", no_wrap=True, min_width=widest)
+        else:
+            table.add_column(label(str(col), lang), justify="left", overflow="fold")
+    for row in cells:
+        table.add_row(*row)
     return table
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _defuse(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe
+    (OWASP's advice for CSV injection); numbers, and text that reads as a number, are kept."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value
+
+
+def safe_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its text cells defused for spreadsheets (see :func:`_defuse`)."""
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if not text:
+        return frame
+    out = frame.copy()
+    for c in text:
+        out[c] = out[c].map(_defuse)
+    return out
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """CSV for people and for Excel: UTF-8 with BOM, written to a temporary file then moved."""
+    """CSV for people and for Excel: UTF-8 with BOM, written to a temporary file then moved;
+    text cells that Excel would run as formulas are defused."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    frame.to_csv(tmp, index=frame.index.name is not None, encoding="utf-8-sig")
+    safe_csv_frame(frame).to_csv(tmp, index=frame.index.name is not None, encoding="utf-8-sig")
     tmp.replace(path)
 
 
@@ -198,7 +232,7 @@ def emit(
         (frame,) = tables.values()
         if frame.index.name is not None:
             frame = frame.reset_index()
-        sys.stdout.write(frame.to_csv(index=False))
+        sys.stdout.write(safe_csv_frame(frame).to_csv(index=False))
         return
     con = stdout()
     for name, frame in tables.items():
