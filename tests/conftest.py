@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,9 @@ def _english_by_default(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     token = _active.set(None)
     yield
     _active.reset(token)
+    framework = sys.modules.get("allegiance.cli.framework_i18n")
+    if framework is not None:  # a test that ran the CLI in Chinese leaves Typer in English
+        framework.install("en")
 
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -28,8 +28,11 @@ _prescan_lang(sys.argv[1:])
 
 from allegiance._version import __version__  # noqa: E402
 from allegiance.cli.common import LangOpt, h, stderr  # noqa: E402
+from allegiance.cli.framework_i18n import install as _speak  # noqa: E402
 from allegiance.errors import AllegianceError  # noqa: E402
 from allegiance.i18n import current_lang, t  # noqa: E402
+
+_speak(current_lang())  # Click's and Typer's own words (Usage, Options, Error ...) too
 
 
 class AllegianceGroup(TyperGroup):

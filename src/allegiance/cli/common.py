@@ -42,9 +42,12 @@ def h(key: str) -> str:
 def _lang_callback(value: str | None) -> str | None:
     if value is not None:
         try:
-            set_lang(value)
+            lang = set_lang(value)
         except ValueError as exc:
             raise typer.BadParameter(t("error.unknown_lang", None, lang=value)) from exc
+        from allegiance.cli.framework_i18n import install
+
+        install(lang)
     return value
 
 
