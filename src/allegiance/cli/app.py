@@ -82,6 +82,7 @@ def root(
 def _register() -> None:
     from allegiance.cli import (
         ahp,
+        clv,
         comments,
         compare,
         csi,
@@ -104,6 +105,7 @@ def _register() -> None:
     drivers.register(app)
     compare.register(app)
     comments.register(app)
+    clv.register(app)
     project.register(app)
 
 
