@@ -10,15 +10,23 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from allegiance.cli import app as app_mod
 from allegiance.cli import comments
 
-if not any(getattr(c, "name", None) == "reasons" for c in app_mod.app.registered_commands):
-    comments.register(app_mod.app)
+# A tree of its own with the real error handling, so the shared app (and the generated
+# docs/cli.md it is checked against) is not changed by this test module.
+APP = typer.Typer(cls=app_mod.AllegianceGroup, pretty_exceptions_enable=False)
 
-APP = app_mod.app
+
+@APP.callback()
+def _root() -> None:
+    """allegiance (test tree)."""
+
+
+comments.register(APP)
 runner = CliRunner()
 HOSTILE = "[/bold] <script>alert('x')</script> [red]网络经常断线[/red]"
 

@@ -55,3 +55,13 @@ def test_help_panels_in_chinese() -> None:
         assert word in result.output
     for word in ("Usage:", "Options", "Arguments", "[required]"):
         assert word not in result.output
+
+
+def test_error_messages_keep_square_brackets(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "[bold]x.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    result = RUNNER.invoke(app, ["--lang", "en", "score", "nps", str(path), "--column", "[red]nps"])
+    assert result.exit_code == 2
+    assert "[red]nps" in result.output

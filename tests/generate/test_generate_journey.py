@@ -39,8 +39,11 @@ def test_one_row_per_respondent(small: GeneratedData) -> None:
     frame = small.tables["journey"]
     survey = small.tables["survey_responses"]
     assert frame["respondent_key"].tolist() == survey["respondent_key"].tolist()
+    # the customer id links to the customers table (segment ...) without a hand join
+    assert frame["customer_id"].tolist() == survey["customer_id"].tolist()
     expected = [
         "respondent_key",
+        "customer_id",
         *TOUCHPOINTS,
         "tp_overall",
         *journey.COMPONENTS["value"],

@@ -64,10 +64,16 @@ def test_tables_and_columns(tiny: GeneratedData) -> None:
     assert w["wave"].drop_duplicates().tolist() == ["2023-W2", "2023-W3", "2023-W4", "2024-W1"]
     assert w.groupby("wave")["wave_index"].first().tolist() == [0, 1, 2, 3]
     assert w["respondent_key"].is_unique
-    assert set(tiny.tables["competitor_ratings"]["competitor"].astype(str)) == {
-        "liantong",
-        "yidong",
-    }
+    ratings = tiny.tables["competitor_ratings"]
+    assert set(ratings["competitor"].astype(str)) == {"huaxun", "liantong", "yidong"}
+    # the own-brand rows are the main survey's answers, one per respondent
+    own = ratings.loc[ratings["competitor"] == waves.OURS].set_index("respondent_key")
+    main = tiny.tables["survey_responses"].set_index("respondent_key")
+    assert own.index.equals(main.index)
+    cs = [c for c in ratings.columns if c.startswith("cs_")]
+    pd.testing.assert_frame_equal(
+        own[cs].astype("float64"), main[cs].astype("float64"), check_names=False
+    )
     assert len(tiny.tables["customer_branch"]) == 2000
     assert tiny.tables["branches"]["branch_id"].is_unique
     assert len(tiny.tables["branches"]) == len(vocab.REGIONS) * waves.BRANCHES_PER_REGION
@@ -144,16 +150,12 @@ def test_wave_shifts_are_recovered(company: GeneratedData) -> None:
 
 def test_competitor_differences_are_recovered(company: GeneratedData) -> None:
     truth = company.truth["waves"]["competitors"]
-    theirs = company.tables["competitor_ratings"]
+    ratings = company.tables["competitor_ratings"]
+    theirs = ratings.loc[ratings["competitor"] != waves.OURS]
     ours = company.tables["survey_responses"]
     items = [f"cs_{f}" for f in truth["factors"]]
-    long = pd.concat(
-        [
-            ours[["respondent_key", *items]].assign(brand="huaxun"),
-            theirs[["respondent_key", *items]].assign(brand=theirs["competitor"].astype(str)),
-        ],
-        ignore_index=True,
-    )
+    # the table holds our own rows too, so it is compared as it is (no join)
+    long = ratings.assign(brand=ratings["competitor"].astype(str))
     r = compare_competitors(
         long,
         brand="brand",
@@ -171,7 +173,7 @@ def test_competitor_differences_are_recovered(company: GeneratedData) -> None:
             effect = entry[competitor]["effect"]
             if abs(effect) >= 0.3:
                 assert row["verdict"] == ("behind" if effect > 0 else "ahead"), (competitor, factor)
-    share = theirs.groupby(theirs["competitor"].astype(str)).size() / len(ours)
+    share = theirs.groupby(theirs["competitor"].astype(str), observed=True).size() / len(ours)
     for competitor, aware in waves.AWARENESS.items():
         assert share[competitor] == pytest.approx(aware, abs=0.03)
 

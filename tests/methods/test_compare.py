@@ -463,3 +463,31 @@ def test_module_is_pure() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert compare.KINDS == ("nps", "csat", "mean")
+
+
+def test_csi_index_per_group_is_the_weighted_csi() -> None:
+    # Two factors, weights 0.75 / 0.25; group a answers (5, 3) and (4, 3), group b (2, 5), (3, 5).
+    # CSI_a = 0.75·(9/10) + 0.25·(6/10) = 0.825; CSI_b = 0.75·(5/10) + 0.25·(10/10) = 0.625.
+    from allegiance.methods.compare import CSIIndex
+
+    frame = pd.DataFrame(
+        {
+            "seg": ["a", "a", "b", "b"] * 5,
+            "cs_speed": [5, 4, 2, 3] * 5,
+            "cs_price": [3, 3, 5, 5] * 5,
+        }
+    )
+    spec = CSIIndex(weights={"speed": 0.75, "price": 0.25}, n_boot=200, seed=1)
+    result = compare_segments(frame.assign(x=1.0), by="seg", measures=["x"], index=spec)
+    rows = result.summary.loc[result.summary["measure"] == "index"].set_index("group")
+    assert rows.loc["a", "estimate"] == pytest.approx(82.5)
+    assert rows.loc["b", "estimate"] == pytest.approx(62.5)
+    assert (rows["kind"] == "csi").all()
+    assert (rows["ci_low"] <= rows["estimate"]).all()
+    assert (rows["estimate"] <= rows["ci_high"]).all()
+    # tests and the pairwise difference use each respondent's weighted index (b − a = −20)
+    pair = result.pairwise.loc[result.pairwise["measure"] == "index"].iloc[0]
+    assert pair["difference"] == pytest.approx(-20.0)
+    assert set(result.tests.loc[result.tests["measure"] == "index", "kind"]) == {"csi"}
+    with pytest.raises(ValidationError):
+        compare_segments(frame.assign(index=1.0), by="seg", measures=["index"], index=spec)

@@ -105,3 +105,49 @@ def test_project_without_journey_gets_a_note(data: ProjectData, tmp_path: Path) 
     output = touchpoints_section.build(NoJourney())  # type: ignore[arg-type]
     assert [n.key for n in output.notes] == ["section.touchpoints.no_data"]
     assert output.figures == ()
+
+
+def test_ipma_of_the_ecsi_model(demo: DemoResult, data: ProjectData) -> None:
+    from allegiance.methods.drivers import ipma
+    from allegiance.pls import estimate
+    from allegiance.pls.templates import load_model
+
+    fit = estimate(load_model("ecsi"), data.responses, scheme="path")
+    expected = ipma(fit, target="Satisfaction").table.set_index("construct")
+    table = demo.report.report.tables()["drivers.ipma"]
+    names = {
+        "Image": "Image",
+        "Expectation": "Expectation",
+        "Perceived quality": "Perceived quality",
+    }
+    for construct, shown in names.items():
+        assert table.loc[shown, "importance"] == pytest.approx(
+            expected.loc[construct, "importance"]
+        )
+        # performance is the construct's 0-100 index, as in the PLS section
+        assert table.loc[shown, "performance"] == pytest.approx(float(fit.index[construct]))
+    assert set(table.index) == set(expected.index)
+    top = expected["importance"].idxmax()
+    assert demo.report.figures["drivers.ipma_top"] == top
+
+
+def test_verbatims_under_the_weakest_links(demo: DemoResult, data: ProjectData) -> None:
+    from allegiance.i18n import t
+    from allegiance.reports.sections.comments import REASON_FACTORS, REASON_KEYWORDS
+
+    result = drivers_section.compute(data.responses)
+    found = drivers_section.factor_verbatims(data.responses, result.weakest)
+    assert found is not None
+    assert len(found) > 0
+    weakest = [i.removeprefix("cs_") for i in result.weakest["item"]]
+    assert set(found["factor"]) <= set(weakest)
+    for row in found.itertuples():
+        reasons = [r for r, f in REASON_FACTORS.items() if f == row.factor]
+        words = [w.lower() for r in reasons for w in REASON_KEYWORDS[r]]
+        assert any(w in str(row.comment).lower() for w in words), row.comment
+    # every weakest factor some reason bears on gets its verbatims, in fix order
+    tied = [f for f in weakest if f in REASON_FACTORS.values()]
+    assert list(dict.fromkeys(found["factor"])) == [f for f in tied if f in set(found["factor"])]
+    table = demo.report.report.tables()["drivers.weakest_verbatims"]
+    labels = {t(f"generate.cs_factor.{f}", "en") for f in found["factor"]}
+    assert set(table.index.get_level_values("factor")) == labels

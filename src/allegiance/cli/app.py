@@ -42,8 +42,11 @@ class AllegianceGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except AllegianceError as exc:
+            from rich.markup import escape
+
+            # the message can quote the user's values: never read them as Rich markup
             stderr().print(
-                f"[bold red]{t('common.error')}:[/bold red] {exc.render(current_lang())}"
+                f"[bold red]{t('common.error')}:[/bold red] {escape(exc.render(current_lang()))}"
             )
             raise typer.Exit(code=2) from None
 

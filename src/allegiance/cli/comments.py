@@ -10,6 +10,7 @@ Shapes (every command also takes ``--format table|json|csv``, ``--out DIR``,
     allegiance comments search FILE TERM... [--match substring|token] [--all] [--keep COL]...
     allegiance comments sentiment FILE [--by COL]... [--engine lexicon|vader] [--evaluate COL]
     allegiance comments verbatims FILE --keywords reasons.yaml [--reasons-column reasons]
+                            [--by-factor factors.yaml]
 
 Comment text is printed as written: in table format it is escaped so that
 brackets in a comment are never read as Rich markup.
@@ -35,9 +36,37 @@ from allegiance.cli.common import (
     emit,
     h,
 )
+from allegiance.cli.display import Displayed, translate_value
 from allegiance.errors import ConfigError
 from allegiance.i18n import Message
 from allegiance.io.reader import DataTable, read_table, require_columns
+
+REASON_KEYS = ("generate.reason", "vocab.reason", "reason")
+"""Where a reason code's label is looked up (the demo's reasons are ``generate.reason.*``)."""
+FACTOR_KEYS = ("generate.cs_factor", "vocab.cs_factor", "cs_factor")
+"""Where a factor code's label is looked up (the calculation-standard factors)."""
+
+
+def _reason_label(value: Any) -> Any:
+    return translate_value(value, REASON_KEYS)
+
+
+def _reason_list(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    return " / ".join(str(_reason_label(part)) for part in value.split(";") if part)
+
+
+def _factor_label(value: Any) -> Any:
+    return translate_value(value, FACTOR_KEYS)
+
+
+REASON_VALUES: dict[str, Any] = {
+    "reason": _reason_label,
+    "reasons": _reason_list,
+    "factor": _factor_label,
+}
+"""Codes in the reasons and verbatims tables shown with their labels (``--format table``)."""
 
 FileArg = Annotated[Path, typer.Argument(help=h("cli.comments.opt.file"), show_default=False)]
 SheetOpt = Annotated[str | None, typer.Option("--sheet", help=h("cli.score.opt.sheet"))]
@@ -257,8 +286,17 @@ def reasons_cmd(
         seed=seed,
         confidence=confidence,
     )
-    show = ["reasons", "by_factor", "tests", "independence", "summary"]
-    _finish(result, table, command="reasons", inputs=inputs, fmt=fmt, out=out, show=show)
+    show = ["reasons", "by_factor", "shares_by_group", "tests", "independence", "summary"]
+    extra: dict[str, pd.DataFrame] = {}
+    if fmt is OutputFormat.table and result.by_group is not None:
+        extra["shares_by_group"] = result.crosstab("share_of_respondents")
+    shown = Displayed(
+        result,
+        columns=REASON_VALUES,
+        active=fmt is OutputFormat.table,
+        extra_tables=extra,
+    )
+    _finish(shown, table, command="reasons", inputs=inputs, fmt=fmt, out=out, show=show)
 
 
 # --------------------------------------------------------------------------------------------
@@ -470,6 +508,9 @@ def verbatims_cmd(
     per_reason: Annotated[
         int, typer.Option("--per-reason", help=h("cli.comments.opt.per_reason"))
     ] = 3,
+    by_factor: Annotated[
+        str | None, typer.Option("--by-factor", help=h("cli.comments.opt.by_factor"))
+    ] = None,
     keep: KeepOpt = None,
     encoding: EncodingOpt = None,
     sheet: SheetOpt = None,
@@ -494,6 +535,10 @@ def verbatims_cmd(
         sheet=sheet,
         columns=[column, reasons_column, *kept],
     )
+    mapping = None
+    if by_factor is not None:
+        loaded = _read_mapping(by_factor, key="reasons.bad_factor_spec")
+        mapping = {str(k): str(v) for k, v in loaded.items()}
     result = method.verbatims(
         table.frame,
         keywords=words,
@@ -502,6 +547,7 @@ def verbatims_cmd(
         sep=sep,
         per_reason=per_reason,
         keep=kept,
+        factors=mapping,
     )
     inputs = _inputs(
         table,
@@ -509,9 +555,11 @@ def verbatims_cmd(
         column=column,
         reasons_column=reasons_column,
         per_reason=per_reason,
+        by_factor=mapping,
         keep=kept,
     )
-    _finish(result, table, command="comments verbatims", inputs=inputs, fmt=fmt, out=out)
+    shown = Displayed(result, columns=REASON_VALUES, active=fmt is OutputFormat.table)
+    _finish(shown, table, command="comments verbatims", inputs=inputs, fmt=fmt, out=out)
 
 
 _COMMANDS: tuple[tuple[str, str, Any], ...] = (

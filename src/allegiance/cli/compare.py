@@ -25,8 +25,27 @@ from allegiance.cli.common import (
     emit,
     h,
 )
+from allegiance.cli.display import Displayed
 from allegiance.errors import ValidationError
 from allegiance.i18n import Message, t
+
+COMPARE_VALUES: dict[str, tuple[str, ...]] = {
+    "kind": ("compare.value.kind",),
+    "statistic": ("compare.value.statistic",),
+    "test": ("section.compare.test", "compare.value.test"),
+    "effect": ("section.compare.effect", "compare.value.effect"),
+    "verdict": ("section.compare.verdict",),
+}
+"""Codes in the compare tables shown in the chosen language (``--format table``)."""
+
+LOYALTY_VALUES: dict[str, tuple[str, ...]] = {
+    "method": ("section.loyalty_link.method",),
+    "measure": ("compare.value.measure",),
+}
+"""Codes in the loyalty-link tables shown in the chosen language (``--format table``)."""
+
+INDEX = "index"
+"""The name of the satisfaction index among the compared measures."""
 
 FileArg = Annotated[Path, typer.Argument(help=h("cli.compare.opt.file"), show_default=False)]
 SheetOpt = Annotated[str | None, typer.Option("--sheet", help=h("cli.score.opt.sheet"))]
@@ -122,6 +141,19 @@ class _WithReaderWarnings:
 # --------------------------------------------------------------------------------------------
 
 
+def _csi_index(hierarchy: Path | None, project: Path | None, n_boot: int, seed: int) -> Any:
+    """The calculation-standard CSI with the shipped hierarchy template (or ``--hierarchy``)."""
+    from allegiance.methods import ahp
+    from allegiance.methods.compare import CSIIndex
+    from allegiance.templates import template_path
+
+    source = template_path("hierarchies", "calculation_standard")
+    if hierarchy is not None:
+        source = _resolve(hierarchy, project)
+    analysed = ahp.analyze(ahp.load_hierarchy(source))
+    return CSIIndex(hierarchy=analysed, name=INDEX, n_boot=n_boot, seed=seed)
+
+
 def compare_cmd(
     file: FileArg,
     by: Annotated[str | None, typer.Option("--by", "-b", help=h("cli.compare.opt.by"))] = None,
@@ -145,6 +177,20 @@ def compare_cmd(
         str, typer.Option("--respondent", help=h("cli.compare.opt.respondent"))
     ] = "respondent_key",
     items: Annotated[str, typer.Option("--items", help=h("cli.compare.opt.items"))] = "cs_*",
+    customers: Annotated[
+        Path | None, typer.Option("--customers", help=h("cli.compare.opt.customers"))
+    ] = None,
+    customer_id: Annotated[
+        str, typer.Option("--customer-id", help=h("cli.compare.opt.customer_id"))
+    ] = "customer_id",
+    csi: Annotated[bool, typer.Option("--csi/--no-csi", help=h("cli.compare.opt.csi"))] = True,
+    hierarchy: Annotated[
+        Path | None, typer.Option("--hierarchy", help=h("cli.compare.opt.hierarchy"))
+    ] = None,
+    index_boot: Annotated[
+        int, typer.Option("--index-boot", min=0, help=h("cli.compare.opt.index_boot"))
+    ] = 2000,
+    seed: Annotated[int, typer.Option("--seed", min=0, help=h("cli.compare.opt.seed"))] = 0,
     adjust: AdjustOpt = "holm",
     alpha: AlphaOpt = 0.05,
     confidence: ConfidenceOpt = 0.95,
@@ -163,15 +209,40 @@ def compare_cmd(
     if brand is not None and ours is None:
         raise ValidationError("compare.ours_needed")
     loaded = _load(file, project=project, encoding=encoding, sheet=sheet)
+    extra_warnings: list[Message] = list(loaded.table.warnings)
+    joined_from: str | None = None
+    if customers is not None:
+        from allegiance.cli.joins import join_file
+
+        frame, more, joined = join_file(
+            loaded.frame,
+            customers,
+            key=customer_id,
+            survey_file=loaded.path,
+            project=project,
+            encoding=encoding,
+        )
+        loaded = _Loaded(loaded.table, frame, loaded.path)
+        extra_warnings.extend(more)
+        joined_from = str(joined)
     columns = [str(c) for c in loaded.frame.columns]
     kinds = _kind_pairs(kind)
     wanted = _names(measures, option="--measures")
+    index_spec = None
     if wanted:
-        chosen = compare.expand_columns(wanted, columns)
+        computed = INDEX in wanted and INDEX not in columns
+        chosen = compare.expand_columns([w for w in wanted if not computed or w != INDEX], columns)
+        if computed:
+            index_spec = _csi_index(hierarchy, project, index_boot, seed)
     else:
-        chosen = [c for c in ("nps", "csat", "ces") if c in columns]
-        if not chosen and brand is None:
+        chosen = [c for c in ("nps", "csat", "ces", INDEX) if c in columns]
+        if csi and INDEX not in columns and (by is not None or wave is not None):
+            spec = _csi_index(hierarchy, project, index_boot, seed)
+            index_spec = spec if spec.available(loaded.frame) else None
+        if not chosen and index_spec is None and brand is None:
             raise ValidationError("compare.no_default_measures", columns=", ".join(columns[:20]))
+    if not csi:
+        index_spec = None
     factor_list = compare.expand_columns(_names(factors, option="--factors"), columns)
     require_columns(loaded.frame, [c for c in (by, wave, brand) if c], file=loaded.path)
     kind_map = {m: kinds.get(m, "") for m in chosen}
@@ -188,29 +259,36 @@ def compare_cmd(
     for f in factor_list:
         if f not in chosen:
             _numeric(loaded, f, allowed=None, integer=False)
+    if index_spec is not None:
+        for column in index_spec.factor_columns(loaded.frame)[0]:
+            if column not in chosen and column not in factor_list:
+                _numeric(loaded, column, allowed=(1, 5), integer=True)
     segments = waves = competitors = None
-    if by is not None and chosen:
+    measured = [*chosen, *([index_spec.name] if index_spec is not None else [])]
+    if by is not None and measured:
         segments = compare.compare_segments(
             loaded.frame,
             by=by,
-            measures=chosen,
+            measures=chosen or [index_spec.name],  # type: ignore[union-attr]
             kinds=kinds or None,
             factors=factor_list,
             csat_points=csat_points,
             adjust=adjust,
             confidence=confidence,
+            index=index_spec,
         )
-    if wave is not None and chosen:
+    if wave is not None and measured:
         waves = compare.compare_waves(
             loaded.frame,
             wave=wave,
-            measures=chosen,
+            measures=chosen or [index_spec.name],  # type: ignore[union-attr]
             kinds=kinds or None,
             order=_names(order, option="--order") or None,
             csat_points=csat_points,
             adjust=adjust,
             alpha=alpha,
             confidence=confidence,
+            index=index_spec,
         )
     if brand is not None:
         item_list = compare.expand_columns(_names(items, option="--items"), columns)
@@ -234,8 +312,18 @@ def compare_cmd(
         by=by,
         wave=wave,
         order=_names(order, option="--order"),
-        measures=chosen,
+        measures=measured,
         kinds=kinds,
+        index=None
+        if index_spec is None
+        else {
+            "measure": index_spec.name,
+            "method": "csi",
+            "hierarchy": str(hierarchy) if hierarchy else "calculation_standard",
+            "n_boot": index_spec.n_boot,
+            "seed": index_spec.seed,
+        },
+        customers=joined_from,
         factors=factor_list,
         csat_points=csat_points,
         brand=brand,
@@ -246,7 +334,12 @@ def compare_cmd(
         confidence=confidence,
     )
     emit(
-        _WithReaderWarnings(result, tuple(loaded.table.warnings)),
+        Displayed(
+            result,
+            columns=COMPARE_VALUES,
+            active=fmt is OutputFormat.table,
+            extra_warnings=tuple(extra_warnings),
+        ),
         command="compare",
         inputs=inputs,
         fmt=fmt,
@@ -321,6 +414,9 @@ def loyalty_link_cmd(
     branch: Annotated[
         str | None, typer.Option("--branch", help=h("cli.loyalty_link.opt.branch"))
     ] = None,
+    branches: Annotated[
+        Path | None, typer.Option("--branches", help=h("cli.loyalty_link.opt.branches"))
+    ] = None,
     employee_satisfaction: Annotated[
         str,
         typer.Option(
@@ -366,6 +462,20 @@ def loyalty_link_cmd(
         confidence=confidence,
     )
     link = None
+    if branches is not None:
+        from allegiance.cli.joins import join_file
+
+        frame, more, _joined = join_file(
+            frame,
+            branches,
+            key=customer_id,
+            survey_file=loaded.path,
+            project=project,
+            encoding=encoding,
+        )
+        warnings.extend(more)
+        if branch is None and "branch_id" in frame.columns:
+            branch = "branch_id"
     if employees is not None:
         if branch is None:
             raise ValidationError("loyalty_link.branch_needed")
@@ -392,11 +502,17 @@ def loyalty_link_cmd(
         merely=merely,
         customers=str(customers) if customers else None,
         employees=str(employees) if employees else None,
+        branches=str(branches) if branches else None,
         branch=branch,
         confidence=confidence,
     )
     emit(
-        _WithReaderWarnings(result, tuple(warnings)),
+        Displayed(
+            result,
+            columns=LOYALTY_VALUES,
+            active=fmt is OutputFormat.table,
+            extra_warnings=tuple(warnings),
+        ),
         command="loyalty-link",
         inputs=inputs,
         fmt=fmt,

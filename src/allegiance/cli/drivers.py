@@ -30,11 +30,50 @@ from allegiance.cli.common import (
     emit,
     h,
 )
+from allegiance.cli.display import Displayed
 from allegiance.i18n import Message, current_lang, t
+
+SPLITS: dict[str, str] = {
+    "means": "means",
+    "mean": "means",
+    "medians": "medians",
+    "median": "medians",
+    "midpoint": "midpoint",
+    "midpoints": "midpoint",
+}
+"""``--split`` values accepted (the plural and singular of each) and the one they mean."""
+
+DRIVER_VALUES: dict[str, tuple[str, ...]] = {
+    "quadrant": ("drivers.quadrant",),
+    "method": ("drivers.method",),
+    "missing": ("drivers.value.missing",),
+    "performance_kind": ("drivers.value.performance",),
+    "split": ("drivers.value.split",),
+}
+"""Codes in the drivers tables shown in the chosen language (``--format table``)."""
+
+TOUCHPOINT_VALUES: dict[str, tuple[str, ...]] = {
+    "side": ("drivers.value.side",),
+    "category": ("drivers.value.side",),
+    "method": ("drivers.method",),
+    "missing": ("drivers.value.missing",),
+    "performance_kind": ("drivers.value.performance",),
+}
 
 FileArg = Annotated[Path, typer.Argument(help=h("cli.drivers.opt.file"), show_default=False)]
 TargetOpt = Annotated[str | None, typer.Option("--target", "-t", help=h("cli.drivers.opt.target"))]
-ItemsOpt = Annotated[str, typer.Option("--items", "-i", help=h("cli.drivers.opt.items"))]
+ItemsOpt = Annotated[str | None, typer.Option("--items", "-i", help=h("cli.drivers.opt.items"))]
+PlsOpt = Annotated[str | None, typer.Option("--pls", help=h("cli.drivers.opt.pls"))]
+PermOpt = Annotated[
+    int, typer.Option("--shapley-permutations", min=2, help=h("cli.drivers.opt.permutations"))
+]
+ExactOpt = Annotated[int, typer.Option("--exact-max", min=1, help=h("cli.drivers.opt.exact_max"))]
+CustomersOpt = Annotated[
+    Path | None, typer.Option("--customers", help=h("cli.touchpoints.opt.customers"))
+]
+CustomerIdOpt = Annotated[
+    str, typer.Option("--customer-id", help=h("cli.touchpoints.opt.customer_id"))
+]
 MethodOpt = Annotated[str, typer.Option("--method", "-m", help=h("cli.drivers.opt.method"))]
 StatedOpt = Annotated[str | None, typer.Option("--stated", help=h("cli.drivers.opt.stated"))]
 PerformanceOpt = Annotated[
@@ -106,69 +145,163 @@ class _Loaded:
     inputs: dict[str, Any]
 
 
+def _expand(
+    names: Sequence[str] | None, columns: Sequence[str], *, exclude: str | None = None
+) -> list[str] | None:
+    """Column names and shell patterns (``cs_*``) matched against ``columns``, in order.
+
+    ``exclude`` (the target or overall column) is left out when only a pattern matched it.
+    """
+    if names is None:
+        return None
+    from allegiance.methods.compare import expand_columns
+
+    found = expand_columns(list(names), list(columns))
+    if exclude is not None and exclude not in names:
+        found = [c for c in found if c != exclude]
+    return found
+
+
+def _read(file: Path, *, project: Path | None, encoding: str | None, sheet: str | None) -> Any:
+    from allegiance.io.reader import read_table
+
+    return read_table(_resolve(file, project), encoding=encoding, sheet=sheet)
+
+
 def _load(
-    file: Path,
+    table: Any,
     *,
     project: Path | None,
-    encoding: str | None,
-    sheet: str | None,
     numeric: Sequence[str],
     other: Sequence[str | None],
     weight: str | None,
+    customers: Path | None = None,
+    customer_id: str = "customer_id",
+    encoding: str | None = None,
 ) -> _Loaded:
-    from allegiance.io.reader import read_table, require_columns
+    from allegiance.cli.joins import join_file
+    from allegiance.io.reader import require_columns
 
-    path = _resolve(file, project)
-    table = read_table(path, encoding=encoding, sheet=sheet)
-    wanted = [c for c in dict.fromkeys([*numeric, *other, weight]) if c is not None]
-    require_columns(table.frame, wanted, file=path)
+    path = table.path
+    require_columns(table.frame, [c for c in dict.fromkeys([*numeric, weight]) if c], file=path)
     frame = table.frame.copy()
     for column in dict.fromkeys(numeric):
         frame[column] = table.numeric(column)
     if weight is not None:
         frame[weight] = table.numeric(weight, allowed=(0.0, float("inf")))
+    warnings: tuple[Message, ...] = tuple(table.warnings)
     inputs: dict[str, Any] = {"file": str(path), "rows": len(frame)}
+    if customers is not None:
+        frame, more, joined = join_file(
+            frame, customers, key=customer_id, survey_file=path, project=project, encoding=encoding
+        )
+        warnings = (*warnings, *more)
+        inputs["customers"] = str(joined)
+        inputs["customer_id"] = customer_id
+    require_columns(frame, [c for c in dict.fromkeys(other) if c is not None], file=path)
     if table.encoding is not None:
         inputs["encoding"] = table.encoding
     if table.sheet is not None:
         inputs["sheet"] = table.sheet
-    return _Loaded(frame, path, tuple(table.warnings), inputs)
+    return _Loaded(frame, path, warnings, inputs)
 
 
-@dataclasses.dataclass(frozen=True)
-class _Shown:
-    """A result shown with some of its tables (``--format csv`` prints one table)."""
-
-    result: Any
-    names: tuple[str, ...]
-    extra_warnings: tuple[Message, ...] = ()
-
-    @property
-    def warnings(self) -> tuple[Message, ...]:
-        return (*self.extra_warnings, *tuple(self.result.warnings))
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        every: dict[str, pd.DataFrame] = self.result.tables()
-        return {k: v for k, v in every.items() if not self.names or k in self.names}
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = self.result.to_dict()
-        return out
-
-
-def _drivers_headline(result: Any) -> Any:
+def _drivers_headline(weakest: pd.DataFrame, column: str, name: Any = str) -> Any:
     def show(con: Console) -> None:
+        from rich.markup import escape
+
         lang = current_lang()
-        weakest = result.weakest
-        names = ", ".join(str(i) for i in weakest["item"]) or t("section.drivers.none_weak", lang)
-        con.print(f"{t('section.drivers.first_fix', lang)}: {names}")
+        names = ", ".join(escape(str(name(i))) for i in weakest[column])
+        con.print(
+            f"{t('section.drivers.first_fix', lang)}: {names or t('section.drivers.none_weak', lang)}"
+        )
 
     return show
 
 
+def _split(value: str) -> str:
+    chosen = SPLITS.get(value.strip().lower())
+    if chosen is None:
+        raise typer.BadParameter(
+            t("cli.drivers.bad_split", None, value=value), param_hint="--split"
+        )
+    return chosen
+
+
+def _construct(model: Any, target: str | None) -> str:
+    """The model's construct named ``target`` (its name in either language, any case)."""
+    names = list(model.construct_names)
+    if target is None:
+        raise typer.BadParameter(
+            t("cli.drivers.ipma_target", None, constructs=", ".join(names)), param_hint="--target"
+        )
+    wanted = target.strip().casefold()
+    for name in names:
+        if wanted in {name.casefold(), model.label(name, "zh").casefold()}:
+            return str(name)
+    raise typer.BadParameter(
+        t("cli.drivers.ipma_target", None, constructs=", ".join(names)), param_hint="--target"
+    )
+
+
+def _ipma_cmd(
+    file: Path,
+    *,
+    pls: str,
+    target: str | None,
+    split: str,
+    missing: str,
+    encoding: str | None,
+    sheet: str | None,
+    fmt: OutputFormat,
+    out: Path | None,
+    project: Path | None,
+) -> None:
+    from allegiance.cli.pls import _model
+    from allegiance.methods.drivers import ipma
+    from allegiance.pls import MISSING, estimate
+
+    model, source = _model(pls, project)
+    construct = _construct(model, target)
+    if missing not in MISSING:
+        raise typer.BadParameter(
+            t("cli.pls.bad_choice", None, value=missing, allowed=", ".join(MISSING)),
+            param_hint="--missing",
+        )
+    table = _read(file, project=project, encoding=encoding, sheet=sheet)
+    loaded = _load(table, project=project, numeric=list(model.items), other=[], weight=None)
+    fit = estimate(model, loaded.frame, scheme="path", missing=missing)  # type: ignore[arg-type]
+    result = ipma(fit, target=construct, split=split)  # type: ignore[arg-type]
+    inputs = {
+        **loaded.inputs,
+        "pls": source,
+        "target": construct,
+        "split": split,
+        "missing": missing,
+        "n": fit.n,
+    }
+    lang = current_lang()
+    label = lambda v: model.label(v, lang) if v in model.construct_names else v  # noqa: E731
+    names = ("ipma",) if fmt is OutputFormat.csv and out is None else ()
+    emit(
+        Displayed(
+            result,
+            columns={**DRIVER_VALUES, "construct": label},
+            active=fmt is OutputFormat.table,
+            extra_warnings=loaded.warnings,
+            only=names,
+        ),
+        command="drivers",
+        inputs=inputs,
+        fmt=fmt,
+        out=out,
+        extra=_drivers_headline(result.weakest, "construct", label),
+    )
+
+
 def drivers_cmd(
     file: FileArg,
-    items: ItemsOpt,
+    items: ItemsOpt = None,
     target: TargetOpt = None,
     method: MethodOpt = "shapley",
     stated: StatedOpt = None,
@@ -179,7 +312,10 @@ def drivers_cmd(
     weight: WeightOpt = None,
     confidence: ConfidenceOpt = 0.95,
     bootstrap: BootOpt = 0,
+    exact_max: ExactOpt = 15,
+    permutations: PermOpt = 4000,
     seed: SeedOpt = 0,
+    pls: PlsOpt = None,
     encoding: EncodingOpt = None,
     sheet: SheetOpt = None,
     fmt: FormatOpt = OutputFormat.table,
@@ -189,14 +325,35 @@ def drivers_cmd(
 ) -> None:
     from allegiance.methods.drivers import ipa
 
-    item_cols = _names(items, option="--items", example="q1,q2,q3") or []
-    stated_cols = _names(stated, option="--stated", example="imp_q1,imp_q2,imp_q3")
+    how = _split(split)
+    if pls is not None:
+        _ipma_cmd(
+            file,
+            pls=pls,
+            target=target,
+            split=how,
+            missing=missing,
+            encoding=encoding,
+            sheet=sheet,
+            fmt=fmt,
+            out=out,
+            project=project,
+        )
+        return
+    if items is None:
+        raise typer.BadParameter(t("cli.drivers.need_items"), param_hint="--items")
+    table = _read(file, project=project, encoding=encoding, sheet=sheet)
+    columns = [str(c) for c in table.frame.columns]
+    item_cols = (
+        _expand(_names(items, option="--items", example="q1,q2,q3"), columns, exclude=target) or []
+    )
+    stated_cols = _expand(
+        _names(stated, option="--stated", example="imp_q1,imp_q2,imp_q3"), columns
+    )
     bounds = _scale(scale)
     loaded = _load(
-        file,
+        table,
         project=project,
-        encoding=encoding,
-        sheet=sheet,
         numeric=[*item_cols, *([target] if target else []), *(stated_cols or [])],
         other=[],
         weight=weight,
@@ -208,11 +365,13 @@ def drivers_cmd(
         method=method,
         stated=stated_cols,
         performance=performance,  # type: ignore[arg-type]
-        split=split,  # type: ignore[arg-type]
+        split=how,  # type: ignore[arg-type]
         scale=bounds,
         weight=weight,
         missing=missing,  # type: ignore[arg-type]
         confidence=confidence,
+        exact_max=exact_max,
+        n_perm=permutations,
         n_boot=bootstrap,
         seed=seed,
     )
@@ -223,22 +382,30 @@ def drivers_cmd(
         "method": result.method,
         "stated": stated_cols,
         "performance": performance,
-        "split": split,
+        "split": how,
         "scale": list(bounds) if bounds else None,
         "missing": missing,
         "weight": weight,
         "confidence": confidence,
         "bootstrap": bootstrap,
+        "exact_max": exact_max,
+        "shapley_permutations": permutations,
         "seed": seed,
     }
     names = ("ipa",) if fmt is OutputFormat.csv and out is None else ()
     emit(
-        _Shown(result, names, loaded.warnings),
+        Displayed(
+            result,
+            columns=DRIVER_VALUES,
+            active=fmt is OutputFormat.table,
+            extra_warnings=loaded.warnings,
+            only=names,
+        ),
         command="drivers",
         inputs=inputs,
         fmt=fmt,
         out=out,
-        extra=_drivers_headline(result),
+        extra=_drivers_headline(result.weakest, "item"),
     )
 
 
@@ -274,6 +441,8 @@ def touchpoints_cmd(
     by: ByOpt = None,
     value: ValueOpt = None,
     cost: CostOpt = None,
+    customers: CustomersOpt = None,
+    customer_id: CustomerIdOpt = "customer_id",
     method: TpMethodOpt = "shapley",
     performance: PerformanceOpt = "mean",
     scale: ScaleOpt = None,
@@ -290,20 +459,32 @@ def touchpoints_cmd(
 ) -> None:
     from allegiance.methods import touchpoints as tp
 
-    points = _names(touchpoints, option="--touchpoints", example="tp_store,tp_billing") or []
-    value_cols = _names(value, option="--value", example="value_product,value_service")
-    cost_cols = _names(cost, option="--cost", example="cost_money,cost_time")
+    table = _read(file, project=project, encoding=encoding, sheet=sheet)
+    columns = [str(c) for c in table.frame.columns]
+    points = (
+        _expand(
+            _names(touchpoints, option="--touchpoints", example="tp_store,tp_billing"),
+            columns,
+            exclude=overall,
+        )
+        or []
+    )
+    value_cols = _expand(
+        _names(value, option="--value", example="value_product,value_service"), columns
+    )
+    cost_cols = _expand(_names(cost, option="--cost", example="cost_money,cost_time"), columns)
     if (value_cols is None) != (cost_cols is None):
         raise typer.BadParameter(t("cli.touchpoints.need_both"), param_hint="--value/--cost")
     bounds = _scale(scale)
     loaded = _load(
-        file,
+        table,
         project=project,
-        encoding=encoding,
-        sheet=sheet,
         numeric=[*points, overall, *(value_cols or []), *(cost_cols or [])],
         other=list(by or []),
         weight=weight,
+        customers=customers,
+        customer_id=customer_id,
+        encoding=encoding,
     )
     groups = list(by) if by else None
     journey = tp.touchpoints(
@@ -346,7 +527,13 @@ def touchpoints_cmd(
     }
     names = ("touchpoints",) if fmt is OutputFormat.csv and out is None else ()
     emit(
-        _Shown(JourneyResult(journey, delivered), names, loaded.warnings),
+        Displayed(
+            JourneyResult(journey, delivered),
+            columns=TOUCHPOINT_VALUES,
+            active=fmt is OutputFormat.table,
+            extra_warnings=loaded.warnings,
+            only=names,
+        ),
         command="touchpoints",
         inputs=inputs,
         fmt=fmt,

@@ -28,10 +28,20 @@ from allegiance.cli.common import (
     emit,
     h,
 )
+from allegiance.cli.display import Displayed
 from allegiance.cli.kano import resolve_file
 from allegiance.errors import AllegianceError, DataFileError, ValidationError
 from allegiance.i18n import Message
 from allegiance.io.reader import read_table, require_columns
+
+SERVQUAL_VALUES: dict[str, tuple[str, ...]] = {
+    "dimension": ("servqual.dimension",),
+    "zone": ("servqual.zone",),
+    "status": ("servqual.zone",),
+    "method": ("servqual.value.method",),
+    "measure": ("servqual.value.method",),
+}
+"""Codes in the SERVQUAL tables shown in the chosen language (``--format table``)."""
 
 FileArg = Annotated[Path, typer.Argument(help=h("cli.servqual.opt.file"), show_default=False)]
 DEFAULT_IMPORTANCE_PREFIX = "sq_imp_"
@@ -230,7 +240,8 @@ def servqual_cmd(
     )
     if warnings:
         result = dataclasses.replace(result, warnings=(*warnings, *result.warnings))
-    emit(result, command="servqual", inputs=inputs, fmt=fmt, out=out)
+    shown = Displayed(result, columns=SERVQUAL_VALUES, active=fmt is OutputFormat.table)
+    emit(shown, command="servqual", inputs=inputs, fmt=fmt, out=out)
 
 
 def register(app: typer.Typer) -> None:

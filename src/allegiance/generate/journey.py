@@ -1,6 +1,7 @@
 """The ``journey`` module: touchpoints along the Huaxun customer journey and delivered value.
 
-One row per survey respondent (table ``journey``, keyed by ``respondent_key``):
+One row per survey respondent (table ``journey``, keyed by ``respondent_key``, with the
+respondent's ``customer_id`` so the customers' segment can be joined in):
 
 - satisfaction with eight touchpoints of the telecom journey, in order: store or
   website visit, purchase and sign-up, installation and activation, billing and
@@ -278,7 +279,10 @@ def run(ctx: GenContext) -> ModuleOutput:
     seg_codes = sample["segment"].cat.codes.to_numpy()
     seg_names = [str(c) for c in sample["segment"].cat.categories]
 
-    columns: dict[str, Any] = {"respondent_key": responses["respondent_key"].to_numpy()}
+    columns: dict[str, Any] = {
+        "respondent_key": responses["respondent_key"].to_numpy(),
+        "customer_id": responses["customer_id"].to_numpy(),
+    }
     codes = list(TOUCHPOINTS)
     beta = np.array([TOUCHPOINTS[c][1] for c in codes])
     centred = np.empty((n, len(codes)))
@@ -310,6 +314,7 @@ def run(ctx: GenContext) -> ModuleOutput:
 
     frame = pd.DataFrame(columns)
     frame["respondent_key"] = frame["respondent_key"].astype("str")
+    frame["customer_id"] = frame["customer_id"].astype("str")
     truth = truth_impacts()
     truth.update(
         {

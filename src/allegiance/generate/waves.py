@@ -17,7 +17,10 @@ tables of the other modules stay identical):
       calculation-standard factors (cs_*); each competitor differs from
       Huaxun by TRUE amounts per factor. A respondent's view of a competitor
       shares part of their own disposition (correlation ``RHO``), so the
-      ratings are paired.
+      ratings are paired. The table also holds every respondent's rating of
+      Huaxun itself (``competitor = "huaxun"``, copied from ``survey_responses``),
+      so ``allegiance compare competitor_ratings --brand competitor --ours huaxun``
+      works on it alone.
 ``employees``
     - ``branches``: four branches (营业部) per region, each with a TRUE
       service-climate score;
@@ -57,6 +60,7 @@ __all__ = [
     "KEY_MEASURES",
     "LINK",
     "MODULE",
+    "OURS",
     "QUALITY_SHIFTS",
     "RHO",
     "WAVE_MODULE",
@@ -76,6 +80,8 @@ KEY_MEASURES: tuple[str, ...] = ("nps", "csat", "ces", "repurchase", "recommend3
 
 # ---- competitors ---------------------------------------------------------------------------
 COMPETITORS: tuple[str, ...] = ("liantong", "yidong")
+OURS = "huaxun"
+"""The own brand's value in ``competitor_ratings.competitor`` (its rows copy the main survey)."""
 AWARENESS: dict[str, float] = {"liantong": 0.70, "yidong": 0.80}
 RHO = 0.6  # correlation of a respondent's view of a competitor with their view of Huaxun
 # Competitor minus Huaxun, in standard deviations of the continuous response, per factor.
@@ -420,9 +426,24 @@ def _competitors(
                 "effect": COMPETITOR_EFFECTS[competitor][factor],
             }
         truth["factors"][factor] = entry
-    ratings = pd.concat(frames, ignore_index=True)
+    own = {
+        "respondent_key": responses["respondent_key"].to_numpy(),
+        "customer_id": responses["customer_id"].to_numpy(),
+        "competitor": np.full(n, OURS, dtype=object),
+    }
+    own.update({f"cs_{f}": responses[f"cs_{f}"].to_numpy() for f in factors})
+    for frame in frames:
+        frame["competitor"] = frame["competitor"].astype(object)
+    ratings = pd.concat([pd.DataFrame(own), *frames], ignore_index=True)
+    ratings["competitor"] = pd.Categorical(ratings["competitor"], categories=[OURS, *COMPETITORS])
+    for f in factors:
+        ratings[f"cs_{f}"] = ratings[f"cs_{f}"].astype("Int8")
     ratings["respondent_key"] = ratings["respondent_key"].astype("str")
     ratings["customer_id"] = ratings["customer_id"].astype("str")
+    truth["own_rows"] = (
+        f"rows with competitor = {OURS!r} are the respondents' ratings of Huaxun itself, "
+        "copied from survey_responses (every main-wave respondent)"
+    )
     return ratings, truth
 
 

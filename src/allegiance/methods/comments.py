@@ -54,7 +54,7 @@ import threading
 import unicodedata
 import warnings as _warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -403,27 +403,35 @@ class SentimentEvaluation:
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class VerbatimsResult:
-    """Comments under each reason: ``table`` has ``reason``, ``rank`` (within the reason),
-    ``row``, ``coded`` (the respondent named this reason), ``matched``, ``comment`` and the
-    kept columns; ``counts`` has per reason ``n_matching`` and ``n_coded``."""
+    """Comments under each reason (or each factor): ``table`` has ``reason`` (``factor`` when
+    grouped by factor), ``rank`` (within the group), ``row``, ``coded`` (the respondent named
+    this reason, or one of the factor's reasons), ``matched``, ``comment`` and the kept
+    columns; ``counts`` has per group ``n_matching`` and ``n_coded``."""
 
     table: pd.DataFrame
     counts: pd.DataFrame
     per_reason: int
     warnings: tuple[Message, ...] = ()
+    group: str = "reason"
+    factor_map: Mapping[str, str] = field(default_factory=dict)
 
     def for_reason(self, reason: str, /) -> pd.DataFrame:
-        return self.table.loc[self.table["reason"] == reason].reset_index(drop=True)
+        """The verbatims under one reason (or factor, when grouped by factor)."""
+        return self.table.loc[self.table[self.group] == reason].reset_index(drop=True)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"verbatims": self.table, "counts": self.counts}
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "method": "verbatims",
+            "group": self.group,
             "per_reason": self.per_reason,
-            "tables": {name: records(frame) for name, frame in self.tables().items()},
         }
+        if self.factor_map:
+            out["factor_map"] = dict(self.factor_map)
+        out["tables"] = {name: records(frame) for name, frame in self.tables().items()}
+        return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -1129,6 +1137,9 @@ def verbatims(
     per_reason: int = 3,
     distinct: bool = True,
     keep: Sequence[str] = (),
+    factors: Mapping[str, str] | None = None,
+    factor_keywords: Mapping[str, Sequence[str]] | None = None,
+    only: Sequence[str] | None = None,
 ) -> VerbatimsResult:
     """Up to ``per_reason`` comments under each reason of ``keywords`` (reason → words).
 
@@ -1138,6 +1149,19 @@ def verbatims(
     first, then those mentioning more of its words, then shorter ones, then data order.
     With ``distinct`` a text already shown under the reason (same words, ignoring case
     and width) is not shown again.
+
+    With ``factors`` (reason → factor or driver, as :func:`allegiance.methods.reasons.reasons`
+    takes it) the comments are listed under each factor instead: a factor's words are
+    those of its reasons plus ``factor_keywords[factor]``, and a respondent counts as
+    coded for the factor when they named any of its reasons. ``only`` keeps (and orders)
+    the groups listed, e.g. the weakest links of :func:`allegiance.methods.drivers.ipa`.
+
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"comment": ["账单看不懂", "Network drops", "great"], "r": ["billing", "", ""]})
+    >>> v = verbatims(d, keywords={"billing": ["账单"], "network": ["network"]},
+    ...               reasons_column="r", factors={"billing": "error_rate", "network": "reliability"})
+    >>> v.table[["factor", "coded", "comment"]].values.tolist()
+    [['error_rate', True, '账单看不懂'], ['reliability', False, 'Network drops']]
     """
     frame = _check_frame(data, [column, reasons_column, *keep])
     if not isinstance(keywords, Mapping) or not keywords:
@@ -1153,10 +1177,26 @@ def verbatims(
         from allegiance.methods.reasons import parse_codes
 
         coded_named = parse_codes(frame[reasons_column], sep=sep)
+    group = "reason" if factors is None else "factor"
+    plan: dict[str, tuple[list[str], set[str]]] = {}
+    if factors is None:
+        for reason, words in keywords.items():
+            plan[str(reason)] = ([str(w) for w in _word_list(words)], {str(reason)})
+    else:
+        if not isinstance(factors, Mapping):
+            raise ValidationError("comments.bad_keywords", value=repr(factors)[:200])
+        for reason, factor in factors.items():
+            words, codes = plan.setdefault(str(factor), ([], set()))
+            words.extend(str(w) for w in _word_list(keywords.get(reason, ())))
+            codes.add(str(reason))
+        for factor, words in (factor_keywords or {}).items():
+            plan.setdefault(str(factor), ([], set()))[0].extend(str(w) for w in _word_list(words))
+    if only is not None:
+        plan = {str(g): plan.get(str(g), ([], set())) for g in only}
     parts: list[pd.DataFrame] = []
     count_rows: list[dict[str, Any]] = []
-    for reason, words in keywords.items():  # a loop over reasons; matching is vectorised
-        terms = _as_terms([str(w) for w in words]) if words else ()
+    for reason, (words, codes) in plan.items():  # a loop over groups; matching is vectorised
+        terms = _as_terms(list(dict.fromkeys(words))) if words else ()
         hits = np.zeros((len(frame), len(terms)), dtype=np.bool_)
         for k, term in enumerate(terms):
             hits[:, k] = norm.str.contains(term, regex=False).fillna(False).to_numpy(dtype=bool)
@@ -1164,7 +1204,7 @@ def verbatims(
         matching = (n_hit > 0) & present
         coded = np.zeros(len(frame), dtype=np.bool_)
         if coded_named is not None:
-            coded[coded_named.loc[coded_named["code"] == str(reason), "row"].to_numpy()] = True
+            coded[coded_named.loc[coded_named["code"].isin(codes), "row"].to_numpy()] = True
         rows = np.flatnonzero(matching)
         order = rows[np.lexsort((rows, lengths[rows], -n_hit[rows], ~coded[rows]))]
         if distinct:
@@ -1172,7 +1212,7 @@ def verbatims(
         picked = order[:per_reason].astype(np.int64)
         count_rows.append(
             {
-                "reason": str(reason),
+                group: str(reason),
                 "n_matching": int(matching.sum()),
                 "n_coded": int((matching & coded).sum()),
             }
@@ -1181,12 +1221,28 @@ def verbatims(
             continue
         part = _keep(frame, keep, picked)
         part.insert(0, "rank", np.arange(1, picked.size + 1, dtype=np.int64))
-        part.insert(0, "reason", str(reason))
+        part.insert(0, group, str(reason))
         terms_arr = np.array(terms, dtype=object)
         part["coded"] = coded[picked]
         part["matched"] = [";".join(terms_arr[hits[r]]) for r in picked]
         part["comment"] = texts.iloc[picked].to_numpy()
         parts.append(part)
-    columns = ["reason", "rank", "row", *keep, "coded", "matched", "comment"]
+    columns = [group, "rank", "row", *keep, "coded", "matched", "comment"]
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-    return VerbatimsResult(table=table, counts=pd.DataFrame(count_rows), per_reason=per_reason)
+    counts = pd.DataFrame(count_rows, columns=[group, "n_matching", "n_coded"])
+    return VerbatimsResult(
+        table=table,
+        counts=counts,
+        per_reason=per_reason,
+        group=group,
+        factor_map={str(k): str(v) for k, v in (factors or {}).items()},
+    )
+
+
+def _word_list(words: Any) -> list[Any]:
+    """A reason's words: a list, or one word."""
+    if words is None:
+        return []
+    if isinstance(words, str):
+        return [words]
+    return list(words)

@@ -77,6 +77,7 @@ from allegiance.results import plain, records
 __all__ = [
     "ADJUST_METHODS",
     "KINDS",
+    "CSIIndex",
     "CompareResult",
     "CompetitorComparison",
     "SegmentComparison",
@@ -284,6 +285,159 @@ def factor_index(
     with np.errstate(divide="ignore", invalid="ignore"):
         index = np.where(sw >= min_answered * w.sum(), 100.0 * total / (max_score * sw), np.nan)
     return pd.Series(index, index=frame.index, name="index", dtype="float64")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CSIIndex:
+    """The calculation-standard satisfaction index CSI (SPEC section 4) as a compared measure.
+
+    Per group (segment or wave) the index is :func:`allegiance.methods.csi.csi`'s
+    ``CSI = Σ C_i·DC_i`` × 100 with its bootstrap percentile interval (``n_boot``
+    resamples, ``seed``); the weights C_i come from ``hierarchy`` (an analysed AHP
+    hierarchy such as the shipped ``calculation_standard`` template) or ``weights``
+    (factor → weight). In the summary its rows have ``kind`` and ``statistic``
+    ``csi``. The tests between groups and the pairwise differences need one value
+    per respondent: they use the respondent-level form of the same index,
+    :func:`factor_index` with the weights C_i (100·Σ C_i·x_i / (5·Σ C_i) over the
+    factors answered), whose mean over respondents who answered every factor
+    equals the CSI. The factor answers are the codes 1..5 (5 = very satisfied).
+    """
+
+    hierarchy: Any = None
+    weights: Mapping[str, float] | None = None
+    name: str = "index"
+    factor_prefix: str = "cs_"
+    columns: Mapping[str, str] | None = None
+    n_boot: int = 2000
+    seed: int = 0
+
+    def plan(self) -> Any:
+        from allegiance.methods.csi import csi_weights
+
+        return csi_weights(weights=self.weights, hierarchy=self.hierarchy)
+
+    def factor_columns(self, data: pd.DataFrame) -> tuple[list[str], list[float]]:
+        """The answer column and weight C_i of each factor the data has."""
+        plan = self.plan()
+        lookup = {str(k): str(v) for k, v in (self.columns or {}).items()}
+        named = dict(zip(plan.factors, plan.columns, strict=False))
+        cols: list[str] = []
+        weights: list[float] = []
+        for factor, weight in zip(plan.factors, plan.weights, strict=True):
+            column = lookup.get(factor) or named.get(factor) or f"{self.factor_prefix}{factor}"
+            if column in data.columns:
+                cols.append(column)
+                weights.append(float(weight))
+        return cols, weights
+
+    def available(self, data: pd.DataFrame) -> bool:
+        """Whether ``data`` has at least one factor column of the index."""
+        return bool(self.factor_columns(data)[0])
+
+    def respondent_index(self, data: pd.DataFrame) -> pd.Series[float]:
+        cols, weights = self.factor_columns(data)
+        if not cols:
+            plan = self.plan()
+            raise ColumnNotFoundError(
+                [f"{self.factor_prefix}{f}" for f in plan.factors[:3]],
+                [str(c) for c in data.columns],
+            )
+        return factor_index(data, items=cols, weights=weights)
+
+    def by_group(
+        self,
+        grouped: _Grouped,
+        label_column: str,
+        confidence: float,
+        warnings: list[Message],
+        column: str = "group",
+    ) -> list[dict[str, Any]]:
+        """Summary rows: the CSI (0-100) of each group with its bootstrap interval."""
+        from allegiance.methods.csi import csi
+
+        frame = grouped.frame.copy()
+        frame["__group"] = np.asarray(grouped.labels, dtype=object)[grouped.gid]
+        result = csi(
+            frame,
+            weights=self.weights,
+            hierarchy=self.hierarchy,
+            factor_prefix=self.factor_prefix,
+            columns=self.columns,
+            by="__group",
+            n_boot=self.n_boot,
+            confidence=confidence,
+            seed=self.seed,
+        )
+        for w in result.warnings:
+            if w.key == "csi.columns_without_weight":
+                continue
+            params = dict(w.params)
+            if "group" in params:
+                params["group"] = str(params["group"]).replace("__group=", f"{column}=")
+            warnings.append(Message(w.key, params))
+        by_label: dict[str, dict[str, Any]] = {
+            str(rec["__group"]): {str(k): v for k, v in rec.items()}
+            for rec in result.index.to_dict("records")
+        }
+        rows: list[dict[str, Any]] = []
+        for label in grouped.labels:
+            if label not in by_label:
+                continue
+            r = by_label[label]
+            rows.append(
+                {
+                    label_column: label,
+                    "measure": self.name,
+                    "kind": "csi",
+                    "statistic": "csi",
+                    "n": int(r["n"]),
+                    "estimate": float(r["csi_100"]),
+                    "se": math.nan,
+                    "ci_low": 100.0 * float(r["ci_low"]),
+                    "ci_high": 100.0 * float(r["ci_high"]),
+                }
+            )
+        return rows
+
+
+def _with_csi(
+    data: pd.DataFrame, chosen: list[str], index: CSIIndex | None
+) -> tuple[pd.DataFrame, list[str]]:
+    """The data with the respondent-level index column, and the measures with its name."""
+    if index is None:
+        return data, chosen
+    if not isinstance(index, CSIIndex):
+        raise ValidationError("compare.bad_index", value=type(index).__name__)
+    if index.name in data.columns:
+        raise ValidationError("compare.index_column_exists", column=index.name)
+    frame = data.copy()
+    frame[index.name] = index.respondent_index(data).to_numpy()
+    return frame, [*[m for m in chosen if m != index.name], index.name]
+
+
+def _csi_engine(
+    engine: _Engine,
+    grouped: _Grouped,
+    index: CSIIndex | None,
+    label_column: str,
+    confidence: float,
+    warnings: list[Message],
+    column: str,
+) -> _Engine:
+    """The engine's tables with the index's summary rows replaced by the CSI per group."""
+    if index is None:
+        return engine
+    rows = index.by_group(grouped, label_column, confidence, warnings, column)
+    summary = engine.summary.loc[engine.summary["measure"] != index.name]
+    extra = pd.DataFrame(rows, columns=list(engine.summary.columns))
+    summary = pd.concat([summary, extra], ignore_index=True)  # the index is the last measure
+    tests = engine.tests.copy()
+    tests.loc[tests["measure"] == index.name, "kind"] = "csi"
+    return _Engine(
+        summary=_typed(summary, {"n": "int64"}),
+        tests=tests,
+        pairs=engine.pairs,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1381,6 +1535,7 @@ def compare_segments(
     csat_points: int = 5,
     adjust: str = "holm",
     confidence: float = 0.95,
+    index: CSIIndex | None = None,
 ) -> SegmentComparison:
     """Compare segments (groups of ``by``) on each of ``measures`` and rank ``factors``.
 
@@ -1390,7 +1545,8 @@ def compare_segments(
     :class:`SegmentComparison` for the tables). ``factors`` (e.g. the cs_*
     items) are ranked by how strongly they separate the groups: epsilon² of
     the Kruskal-Wallis test, largest first. Rows without a group are left out
-    (a warning counts them).
+    (a warning counts them). ``index`` adds the calculation-standard CSI per
+    group with its interval (see :class:`CSIIndex`).
 
     >>> import pandas as pd
     >>> d = pd.DataFrame({"seg": ["a"] * 4 + ["b"] * 4, "nps": [10, 9, 8, 2, 10, 10, 9, 9]})
@@ -1399,6 +1555,7 @@ def compare_segments(
     [75.0]
     """
     chosen = _measures(measures)
+    data, chosen = _with_csi(_check_frame(data, [by]), chosen, index)
     factor_list = list(dict.fromkeys(factors))
     frame = _check_frame(data, [by, *chosen, *factor_list])
     _check_adjust(adjust)
@@ -1425,6 +1582,7 @@ def compare_segments(
         points=points,
         warnings=warnings,
     )
+    engine = _csi_engine(engine, grouped, index, "group", float(confidence), warnings, by)
     ranking = _factor_ranking(grouped.frame, grouped, factor_list, adjust)
     return SegmentComparison(
         by=by,
@@ -1460,6 +1618,7 @@ def compare_waves(
     adjust: str = "holm",
     alpha: float = 0.05,
     confidence: float = 0.95,
+    index: CSIIndex | None = None,
 ) -> WaveComparison:
     """The change of each measure between consecutive survey waves, with its significance.
 
@@ -1469,7 +1628,8 @@ def compare_waves(
     sample: NPS changes are tested with the z-test on the difference of two
     NPS (variance var_1 + var_2), CSAT with Welch's t on the means and a
     two-proportion z-test on the top-2-box share, other measures with
-    Welch's t. ``significant`` is ``p_adjusted < alpha``.
+    Welch's t. ``significant`` is ``p_adjusted < alpha``. ``index`` adds the
+    calculation-standard CSI per wave with its interval (see :class:`CSIIndex`).
 
     >>> import pandas as pd
     >>> d = pd.DataFrame({"w": ["2024-W1"] * 3 + ["2023-W4"] * 3, "csat": [5, 4, 5, 3, 4, 3]})
@@ -1480,6 +1640,7 @@ def compare_waves(
     1.3333
     """
     chosen = _measures(measures)
+    data, chosen = _with_csi(_check_frame(data, [wave]), chosen, index)
     frame = _check_frame(data, [wave, *chosen])
     _check_adjust(adjust)
     _z(confidence)
@@ -1505,6 +1666,7 @@ def compare_waves(
         points=points,
         warnings=warnings,
     )
+    engine = _csi_engine(engine, grouped, index, "wave", float(confidence), warnings, wave)
     summary = engine.summary.copy()
     position = {label: i for i, label in enumerate(grouped.labels)}
     summary.insert(1, "order", summary["wave"].map(position).astype("int64"))

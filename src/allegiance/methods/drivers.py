@@ -29,7 +29,8 @@ attribute, a factor, a touchpoint) gets
 - a **performance**: the mean answer, or the top-2-box share (the answers in the
   two best codes of the scale);
 - a **quadrant** of the importance-performance grid (Martilla & James 1977),
-  split at the grand means, the medians or the scale midpoints: ``concentrate_here``
+  split at the grand means, the medians or the scale midpoints (``split="means"``, ``"medians"``, ``"midpoint"``
+or ``"midpoints"``): ``concentrate_here``
   (high importance, low performance: the weakest links), ``keep_up``,
   ``low_priority``, ``possible_overkill``;
 - a **priority**, and among the weakest links a rank ``fix_rank`` (1 = fix first).
@@ -1109,6 +1110,7 @@ def ipa(
             "drivers.bad_option", option="performance", value=kind, allowed="mean, top2"
         )
     how = str(split)
+    how = "midpoint" if how == "midpoints" else how
     if how not in ("means", "medians", "midpoint"):
         raise ValidationError(
             "drivers.bad_option", option="split", value=how, allowed="means, medians, midpoint"

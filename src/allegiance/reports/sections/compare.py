@@ -38,62 +38,68 @@ PREFIX = "cs_"
 OURS = "huaxun"
 PERCENT = ColumnFormat(kind="percent")
 P_VALUE = ColumnFormat(kind="number", digits=4)
-MEASURES = ("nps", "csat", "index")
+
+
+INDEX_BOOT = 1000
+INDEX_SEED = 0
 
 
 def _factor_columns(frame: pd.DataFrame) -> list[str]:
     return [str(c) for c in frame.columns if str(c).startswith(PREFIX)]
 
 
-def _with_index(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    out["index"] = compare.factor_index(out, items=_factor_columns(out))
-    return out
+def csi_index() -> compare.CSIIndex:
+    """The calculation-standard CSI (AHP weights of the shipped hierarchy template), as the
+    index compared across segments and waves, with its bootstrap interval per group."""
+    from allegiance.reports.sections.csi import hierarchy_result
+
+    return compare.CSIIndex(
+        hierarchy=hierarchy_result(), name="index", n_boot=INDEX_BOOT, seed=INDEX_SEED
+    )
 
 
 def _measure_label(measure: str, statistic: str, lang: str) -> str:
     return t(f"section.compare.stat.{measure}.{statistic}", lang)
 
 
-def _wide(summary: pd.DataFrame, key: str) -> pd.DataFrame:
-    """One row per group: NPS (with interval), CSAT mean, top-2 box, index."""
+WIDE_COLUMNS: dict[tuple[str, str], str] = {
+    ("nps", "nps"): "nps",
+    ("csat", "mean"): "csat_mean",
+    ("csat", "top2_box"): "top2_box",
+    ("index", "csi"): "index",
+}
+"""(measure, statistic) of the summary → the column of the per-segment table."""
+
+
+def wide_table(summary: pd.DataFrame, key: str) -> pd.DataFrame:
+    """One row per group: n, then NPS, CSAT mean, top-2 box and the index, each with its
+    interval (``<name>``, ``<name>_ci_low``, ``<name>_ci_high``)."""
     rows: dict[str, dict[str, Any]] = {}
     for r in summary.to_dict("records"):
+        name = WIDE_COLUMNS.get((str(r["measure"]), str(r["statistic"])))
         group = str(r[key])
-        row = rows.setdefault(group, {"n": int(r["n"])})
-        name = f"{r['measure']}_{r['statistic']}"
-        row[name] = float(r["estimate"])
-        if r["measure"] == "nps":
-            row["nps_ci_low"] = float(r["ci_low"])
-            row["nps_ci_high"] = float(r["ci_high"])
+        row = rows.setdefault(group, {"n": 0})
         row["n"] = max(row["n"], int(r["n"]))
+        if name is None:
+            continue
+        row[name] = float(r["estimate"])
+        row[f"{name}_ci_low"] = float(r["ci_low"])
+        row[f"{name}_ci_high"] = float(r["ci_high"])
     frame = pd.DataFrame.from_dict(rows, orient="index")
-    order = [
-        "n",
-        "nps_nps",
-        "nps_ci_low",
-        "nps_ci_high",
-        "csat_mean",
-        "csat_top2_box",
-        "index_mean",
+    order = ["n"] + [
+        f"{name}{suffix}"
+        for name in WIDE_COLUMNS.values()
+        for suffix in ("", "_ci_low", "_ci_high")
     ]
-    frame = frame[[c for c in order if c in frame.columns]]
-    return frame.rename(
-        columns={
-            "nps_nps": "nps",
-            "csat_mean": "csat_mean",
-            "csat_top2_box": "top2_box",
-            "index_mean": "index",
-        }
-    )
+    return frame[[c for c in order if c in frame.columns]]
 
 
 def _segments(data: ProjectData, answers: pd.DataFrame, lang: str) -> dict[str, Any]:
     factors = _factor_columns(answers)
     result = compare.compare_segments(
-        answers, by="segment", measures=list(MEASURES), factors=factors
+        answers, by="segment", measures=["nps", "csat"], factors=factors, index=csi_index()
     )
-    wide = _wide(result.summary, "group")
+    wide = wide_table(result.summary, "group")
     wide.index = [code_label("segment", s, lang) for s in wide.index]
     wide.index.name = "segment"
     tests = result.tests.loc[
@@ -201,7 +207,14 @@ def _segments(data: ProjectData, answers: pd.DataFrame, lang: str) -> dict[str, 
             "section.compare.by_segment",
             wide,
             digits=2,
-            formats={"top2_box": PERCENT, "nps": ColumnFormat(digits=1)},
+            formats={
+                **dict.fromkeys(("top2_box", "top2_box_ci_low", "top2_box_ci_high"), PERCENT),
+                **dict.fromkeys(
+                    ("nps", "nps_ci_low", "nps_ci_high", "index", "index_ci_low", "index_ci_high"),
+                    ColumnFormat(digits=1),
+                ),
+            },
+            note_key="section.compare.by_segment_note",
         ),
         ReportTable(
             "segment_tests",
@@ -246,13 +259,15 @@ def _segments(data: ProjectData, answers: pd.DataFrame, lang: str) -> dict[str, 
 
 
 def _waves(data: ProjectData, lang: str) -> dict[str, Any]:
-    frame = _with_index(data.table("survey_waves"))
+    frame = data.table("survey_waves")
     order = (
         frame[["wave", "wave_index"]].drop_duplicates().sort_values("wave_index")["wave"].tolist()
         if "wave_index" in frame.columns
         else None
     )
-    result = compare.compare_waves(frame, wave="wave", measures=list(MEASURES), order=order)
+    result = compare.compare_waves(
+        frame, wave="wave", measures=["nps", "csat"], order=order, index=csi_index()
+    )
     summary = result.summary
     labels = list(result.order)
 
@@ -264,7 +279,7 @@ def _waves(data: ProjectData, lang: str) -> dict[str, Any]:
         labels,
         {
             t("section.compare.measure.nps", lang): series("nps", "nps"),
-            t("section.compare.measure.index", lang): series("index", "mean"),
+            t("section.compare.measure.index", lang): series("index", "csi"),
         },
         x_title=t("section.compare.wave", lang),
         y_title=t("section.compare.score_0_100", lang),
@@ -356,12 +371,17 @@ def _waves(data: ProjectData, lang: str) -> dict[str, Any]:
 
 def _competitors(data: ProjectData, lang: str) -> dict[str, Any]:
     theirs = data.table("competitor_ratings")
-    factors = [c for c in _factor_columns(theirs) if c in data.responses.columns]
-    ours = data.responses[["respondent_key", *factors]].copy()
-    ours["brand"] = OURS
-    other = theirs[["respondent_key", *factors]].copy()
-    other["brand"] = theirs["competitor"].astype("str").to_numpy()
-    long = pd.concat([ours, other], ignore_index=True)
+    brands = theirs["competitor"].astype("str")
+    if (brands == OURS).any():  # the table holds our own ratings too (the demo does)
+        factors = _factor_columns(theirs)
+        long = theirs[["respondent_key", *factors]].assign(brand=brands.to_numpy())
+    else:
+        factors = [c for c in _factor_columns(theirs) if c in data.responses.columns]
+        ours = data.responses[["respondent_key", *factors]].copy()
+        ours["brand"] = OURS
+        other = theirs[["respondent_key", *factors]].copy()
+        other["brand"] = brands.to_numpy()
+        long = pd.concat([ours, other], ignore_index=True)
     result = compare.compare_competitors(
         long, brand="brand", respondent="respondent_key", items=factors, ours=OURS
     )
@@ -435,7 +455,7 @@ def _competitors(data: ProjectData, lang: str) -> dict[str, Any]:
 def build(data: ProjectData) -> SectionOutput:
     lang = data.lang
     segments = data.customers[["customer_id", "segment"]].astype({"segment": "str"})
-    answers = _with_index(data.responses.merge(segments, on="customer_id", how="left"))
+    answers = data.responses.merge(segments, on="customer_id", how="left")
     parts = [_segments(data, answers, lang)]
     notes = [
         Message("section.compare.note_tests", {}),

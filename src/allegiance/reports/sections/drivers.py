@@ -5,6 +5,16 @@ and the factors to fix first.
 Reads ``data.responses``: the target is ``csat`` (overall satisfaction, 1-5; ``CUSA1``
 when there is no ``csat``), the items the ``cs_<factor>`` columns (five levels). The
 figures are exactly :func:`allegiance.methods.drivers.ipa`'s with the settings below.
+
+Under the weakest links it lists a few verbatims per factor: the comments tied to the
+factor through the dissatisfaction reasons that bear on it (the comments section's
+reason → factor map and each reason's keywords; :func:`allegiance.methods.comments.verbatims`
+with ``factors=``), respondents who coded one of those reasons first.
+
+When the survey has the 24 ECSI items, it adds the importance-performance map of the
+ECSI model (:func:`allegiance.methods.drivers.ipma`, the model the PLS section fits):
+per construct with an effect on Satisfaction, its importance (the total effect on
+Satisfaction, unstandardised on the 0-100 scores) and its performance (0-100 index).
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ import pandas as pd
 
 from allegiance.errors import ProjectError
 from allegiance.i18n import Message, t
-from allegiance.methods.drivers import IPAResult, ipa
+from allegiance.methods.drivers import IPAResult, IPMAResult, ipa, ipma
 from allegiance.reports import charts
 from allegiance.reports.registry import (
     Chart,
@@ -30,6 +40,7 @@ from allegiance.reports.registry import (
 from allegiance.reports.sections._common import code_label
 
 if TYPE_CHECKING:
+    from allegiance.pls import PathModel
     from allegiance.workflow import ProjectData
 
 PREFIX = "cs_"
@@ -37,6 +48,9 @@ TARGETS = ("csat", "CUSA1")
 METHOD = "shapley"
 SCALE = (1.0, 5.0)
 SPLIT: Final = "medians"  # one dominant factor (service use) would pull the mean importance up
+IPMA_MODEL = "ecsi"
+IPMA_TARGET = "Satisfaction"
+VERBATIMS_PER_FACTOR = 2
 
 
 def target_column(answers: pd.DataFrame) -> str:
@@ -65,6 +79,105 @@ def compute(answers: pd.DataFrame) -> IPAResult:
 
 def _factor(item: str, lang: str) -> str:
     return code_label("cs_factor", item.removeprefix(PREFIX), lang)
+
+
+def compute_ipma(answers: pd.DataFrame) -> tuple[PathModel, IPMAResult] | None:
+    """The ECSI model estimated on the answers and its importance-performance map for
+    Satisfaction; None when the survey lacks the model's items."""
+    from allegiance.pls import estimate
+    from allegiance.pls.templates import load_model
+
+    model = load_model(IPMA_MODEL)
+    if not all(item in answers.columns for item in model.items):
+        return None
+    fit = estimate(model, answers, scheme="path")
+    return model, ipma(fit, target=IPMA_TARGET, split="means")
+
+
+def factor_verbatims(answers: pd.DataFrame, weakest: pd.DataFrame) -> pd.DataFrame | None:
+    """Up to :data:`VERBATIMS_PER_FACTOR` comments under each weakest-link factor (in fix
+    order), tied to it through the reasons that bear on it; None without comments."""
+    from allegiance.methods.comments import verbatims
+    from allegiance.reports.sections.comments import REASON_FACTORS, REASON_KEYWORDS
+
+    if "comment" not in answers.columns or weakest.empty:
+        return None
+    factors = [str(i).removeprefix(PREFIX) for i in weakest["item"]]
+    found = verbatims(
+        answers,
+        keywords=REASON_KEYWORDS,
+        column="comment",
+        reasons_column="reasons" if "reasons" in answers.columns else None,
+        factors=REASON_FACTORS,
+        only=factors,
+        per_reason=VERBATIMS_PER_FACTOR,
+        keep=[c for c in ("csat",) if c in answers.columns],
+    )
+    return found.table
+
+
+def _ipma_parts(
+    answers: pd.DataFrame, lang: str
+) -> tuple[list[KeyFigure], list[ReportTable], list[Chart], list[Message]]:
+    found = compute_ipma(answers)
+    if found is None:
+        return [], [], [], []
+    model, result = found
+    grid = result.table
+    names = [model.label(c, lang) for c in grid["construct"]]
+    shown = pd.DataFrame(
+        {
+            "construct": names,
+            "total_effect": grid["total_effect"].to_numpy(),
+            "importance": grid["importance"].to_numpy(),
+            "performance": grid["performance"].to_numpy(),
+            "quadrant": [t(f"drivers.quadrant.{q}", lang) for q in grid["quadrant"]],
+            "fix_rank": grid["fix_rank"].to_numpy(),
+        }
+    ).set_index("construct")
+    chart = charts.quadrant_scatter(
+        grid["importance"].to_numpy(dtype=np.float64),
+        grid["performance"].to_numpy(dtype=np.float64),
+        names,
+        x_line=result.importance_line,
+        y_line=result.performance_line,
+        quadrants=charts.Quadrants(
+            upper_right=t("drivers.quadrant.keep_up", lang),
+            upper_left=t("drivers.quadrant.possible_overkill", lang),
+            lower_left=t("drivers.quadrant.low_priority", lang),
+            lower_right=t("drivers.quadrant.concentrate_here", lang),
+        ),
+        x_title=t("section.drivers.ipma_x", lang),
+        y_title=t("section.drivers.ipma_y", lang),
+        digits=2,
+    )
+    top = grid.sort_values("importance", ascending=False, kind="stable")["construct"]
+    first = result.weakest["construct"]
+    figures = [
+        KeyFigure(
+            "ipma_top",
+            "section.drivers.ipma_top",
+            model.label(str(top.iloc[0]), lang) if len(top) else None,
+            kind="text",
+        ),
+        KeyFigure(
+            "ipma_first_fix",
+            "section.drivers.ipma_first_fix",
+            model.label(str(first.iloc[0]), lang)
+            if len(first)
+            else t("section.drivers.none_weak", lang),
+            kind="text",
+        ),
+    ]
+    table = ReportTable(
+        "ipma",
+        "section.drivers.ipma",
+        shown,
+        digits=3,
+        formats={"performance": ColumnFormat(digits=1)},
+        note_key=Message("section.drivers.ipma_note", {"target": model.label(IPMA_TARGET, lang)}),
+    )
+    return figures, [table], [Chart("ipma", "section.drivers.ipma_chart", chart)], []
 
 
 def build(data: ProjectData) -> SectionOutput:
@@ -122,6 +235,46 @@ def build(data: ProjectData) -> SectionOutput:
         weak_table["item"].iloc[0] if len(weak_table) else t("section.drivers.none_weak", lang)
     )
     target = result.importance.target or "-"
+    tables = [
+        ReportTable(
+            "weakest_links",
+            "section.drivers.table",
+            weak_table.set_index("fix_rank"),
+            digits=3,
+            formats={"pct_r2": ColumnFormat(kind="percent", digits=1)},
+        ),
+    ]
+    said = factor_verbatims(data.responses, result.weakest)
+    notes: list[Message] = []
+    if said is not None and not said.empty:
+        shown_said = pd.DataFrame(
+            {
+                "factor": [code_label("cs_factor", f, lang) for f in said["factor"]],
+                "rank": said["rank"].to_numpy(),
+                **({"csat": said["csat"].to_numpy()} if "csat" in said.columns else {}),
+                "comment": said["comment"].to_numpy(),
+            }
+        )
+        tables.append(
+            ReportTable(
+                "weakest_verbatims",
+                "section.drivers.verbatims",
+                shown_said.set_index(["factor", "rank"]),
+                note_key="section.drivers.verbatims_note",
+            )
+        )
+    elif said is not None:
+        notes.append(Message("section.drivers.no_verbatims"))
+    tables.append(
+        ReportTable(
+            "grid",
+            "section.drivers.grid",
+            shown.set_index("item"),
+            digits=3,
+            formats={"pct_r2": ColumnFormat(kind="percent", digits=1)},
+        )
+    )
+    ipma_figures, ipma_tables, ipma_charts, ipma_notes = _ipma_parts(data.responses, lang)
     return SectionOutput(
         figures=(
             KeyFigure("r2", "section.drivers.r2", result.r2, digits=3),
@@ -133,24 +286,10 @@ def build(data: ProjectData) -> SectionOutput:
             ),
             KeyFigure("first_fix", "section.drivers.first_fix", first_fix, kind="text"),
             KeyFigure("n_weakest", "section.drivers.n_weakest", len(weak_table), kind="count"),
+            *ipma_figures,
         ),
-        tables=(
-            ReportTable(
-                "weakest_links",
-                "section.drivers.table",
-                weak_table.set_index("fix_rank"),
-                digits=3,
-                formats={"pct_r2": ColumnFormat(kind="percent", digits=1)},
-            ),
-            ReportTable(
-                "grid",
-                "section.drivers.grid",
-                shown.set_index("item"),
-                digits=3,
-                formats={"pct_r2": ColumnFormat(kind="percent", digits=1)},
-            ),
-        ),
-        charts=(Chart("ipa", "section.drivers.chart", chart),),
+        tables=(*tables, *ipma_tables),
+        charts=(Chart("ipa", "section.drivers.chart", chart), *ipma_charts),
         notes=(
             Message(
                 "section.drivers.note",
@@ -160,6 +299,8 @@ def build(data: ProjectData) -> SectionOutput:
                     "n": result.importance.n,
                 },
             ),
+            *notes,
+            *ipma_notes,
         ),
         warnings=tuple(w for w in result.warnings if w.key not in ("drivers.listwise_dropped",)),
     )
