@@ -15,7 +15,7 @@ from allegiance.i18n import set_lang
 
 def _render(frame: pd.DataFrame, width: int = 80) -> str:
     buf = io.StringIO()
-    Console(file=buf, width=width, soft_wrap=True).print(rich_table("t", frame))
+    Console(file=buf, width=width, soft_wrap=True).print(rich_table("t", frame, width=width))
     return buf.getvalue()
 
 
@@ -60,3 +60,18 @@ def test_csv_cells_that_excel_would_run_are_defused(tmp_path: Path) -> None:
 def test_column_suggestions_are_not_repeated() -> None:
     err = ColumnNotFoundError(["NPS", "nps "], ["nps", "csat"])
     assert err.render("en").count("'nps'") == 1
+
+
+def test_wide_tables_split_into_parts_that_repeat_the_keys() -> None:
+    frame = pd.DataFrame(
+        {"attribute": [f"feature_{i}" for i in range(10)]}
+        | {f"share_of_category_{c}": [0.123456, -0.5] * 5 for c in "AOMIRQ"}
+        | {f"count_{c}": [1234567] + [2] * 9 for c in "AOMIRQ"}
+    )
+    text = _render(frame, width=70)
+    assert "…" not in text
+    assert "(1/" in text
+    assert text.count("feature_9") >= 2  # the key column is repeated in every part
+    assert text.count("1,234,567") == 6
+    tall = pd.DataFrame({"attribute": ["a"], **{f"m{i}": [-0.79123] for i in range(12)}})
+    assert "…" not in _render(tall, width=50)

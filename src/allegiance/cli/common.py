@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -114,50 +114,96 @@ def _fmt_cell(value: Any) -> str:
     return str(value)
 
 
-def _tall_table(name: str, frame: pd.DataFrame, lang: str) -> Table:
-    """A wide frame with few rows turned on its side: one line per field, one column per row.
+def _is_number(series: pd.Series) -> bool:
+    return bool(pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series))
 
-    Leading text columns (the groups) become the column headers.
+
+def _grid(frame: pd.DataFrame, lang: str) -> tuple[list[str], list[list[str]], list[bool], int]:
+    """Headers, formatted rows, which columns are numbers, and how many leading key columns.
+
+    A wide frame with few rows is turned on its side (one line per field, one column per
+    row; the leading text columns, the groups, become the column headers).
     """
-    keys: list[str] = []
-    for col in frame.columns:
-        if pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(frame[col]):
+    if len(frame.columns) > 6 and len(frame) <= 8:
+        keys: list[str] = []
+        for col in frame.columns:
+            if _is_number(frame[col]):
+                break
+            keys.append(str(col))
+        headers = [" / ".join(label(k, lang) for k in keys) if keys else ""]
+        headers += [
+            " / ".join(_fmt_cell(plain(row[k])) for k in keys) if keys else str(i + 1)
+            for i, (_, row) in enumerate(frame.iterrows())
+        ]
+        rows = [
+            [label(str(col), lang), *(_fmt_cell(plain(v)) for v in frame[col])]
+            for col in frame.columns
+            if str(col) not in keys
+        ]
+        return headers, rows, [False] + [True] * len(frame), 1
+    headers = [label(str(col), lang) for col in frame.columns]
+    rows = [[_fmt_cell(plain(v)) for v in row] for row in frame.itertuples(index=False)]
+    numeric = [_is_number(frame[col]) for col in frame.columns]
+    n_keys = 0
+    for flag in numeric:
+        if flag or n_keys >= 2:
             break
-        keys.append(str(col))
-    tall = Table(title=label(name, lang), show_header=bool(keys), header_style="bold")
-    tall.add_column("" if not keys else " / ".join(label(k, lang) for k in keys), style="bold")
-    for _, row in frame.iterrows():
-        header = " / ".join(_fmt_cell(plain(row[k])) for k in keys) if keys else ""
-        tall.add_column(header, justify="right")
-    for col in frame.columns:
-        if str(col) in keys:
-            continue
-        tall.add_row(label(str(col), lang), *(_fmt_cell(plain(v)) for v in frame[col]))
-    return tall
+        n_keys += 1
+    return headers, rows, numeric, n_keys
 
 
-def rich_table(name: str, frame: pd.DataFrame) -> Table:
-    """A frame as a Rich table with translated headers."""
+def rich_table(name: str, frame: pd.DataFrame, width: int | None = None) -> RenderableType:
+    """A frame as Rich table(s) with translated headers, fitted to the console's width.
+
+    Numbers are never cut: columns that do not fit go to a further table that repeats the
+    key columns (the first text columns), so every figure is printed whole.
+    """
+    from rich.cells import cell_len
+    from rich.console import Group
+
     lang = current_lang()
     if frame.index.name is not None or isinstance(frame.index, pd.MultiIndex):
         frame = frame.reset_index()
-    if len(frame.columns) > 6 and len(frame) <= 8:
-        return _tall_table(name, frame, lang)
-    table = Table(title=label(name, lang), show_lines=False, header_style="bold")
-    cells = [[_fmt_cell(plain(v)) for v in row] for row in frame.itertuples(index=False)]
-    for i, col in enumerate(frame.columns):
-        numeric = pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(
-            frame[col]
-        )
-        if numeric:
-            # numbers are never cut with an ellipsis: the column keeps the widest figure
-            widest = max((len(row[i]) for row in cells), default=1)
-            table.add_column(label(str(col), lang), justify="right", no_wrap=True, min_width=widest)
-        else:
-            table.add_column(label(str(col), lang), justify="left", overflow="fold")
-    for row in cells:
-        table.add_row(*row)
-    return table
+    headers, rows, numeric, n_keys = _grid(frame, lang)
+    avail = (width or stdout().width) - 4
+
+    def need(i: int) -> int:
+        widest = max((cell_len(r[i]) for r in rows), default=1)
+        head = min(cell_len(headers[i]), 14)  # headers may wrap
+        if numeric[i]:
+            return max(widest, head) + 3
+        return max(min(widest, 24), head, 6) + 3
+
+    keys = list(range(n_keys))
+    base = sum(need(i) for i in keys)
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    used = base
+    for i in range(n_keys, len(headers)):
+        if current and used + need(i) > avail:
+            chunks.append(current)
+            current, used = [], base
+        current.append(i)
+        used += need(i)
+    chunks.append(current)
+    title = label(name, lang)
+    tables = []
+    for part, cols in enumerate(chunks, start=1):
+        shown = keys + cols
+        caption = title if len(chunks) == 1 else f"{title} ({part}/{len(chunks)})"
+        table = Table(title=caption, header_style="bold")
+        for i in shown:
+            if numeric[i]:
+                widest = max((cell_len(r[i]) for r in rows), default=1)
+                table.add_column(headers[i], justify="right", no_wrap=True, min_width=widest)
+            else:
+                table.add_column(
+                    headers[i], justify="left", overflow="fold", style="bold" if i < n_keys else ""
+                )
+        for r in rows:
+            table.add_row(*(r[i] for i in shown))
+        tables.append(table)
+    return tables[0] if len(tables) == 1 else Group(*tables)
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
