@@ -91,8 +91,10 @@ def test_table_output_shows_headline_and_warnings_in_chinese() -> None:
     out = run("ahp", GOLDEN / "car.yaml", "--ri", "donegan-dodd", "--lang", "zh")
     assert out.exit_code == 0, out.output
     assert "各因素的总排序权重" in out.output
-    assert "层次总排序一致性：CR = 0.0514" in out.output
+    assert "层次总排序一致性（Saaty" in out.output
+    assert "CR = 0.0514" in out.output
     assert "节点 style" in out.output  # the one inconsistent node is named in the warning
+    assert "累计" not in out.output  # one hierarchy CR, no cumulative figure beside it
 
 
 def test_repair_lists_the_changes(tmp_path: Path) -> None:
@@ -107,9 +109,10 @@ def test_repair_lists_the_changes(tmp_path: Path) -> None:
     assert before["suggestions"][0]["column"] == "d"
     after = envelope(run("ahp", path, "--repair", "-f", "json"))["result"]
     assert [(r["row"], r["column"], r["old_value"], r["new_value"]) for r in after["repairs"]] == [
-        ("a", "d", 0.125, 8.0)
+        ("a", "d", 0.125, 2.0)
     ]
-    assert after["nodes"][0]["cr"] == pytest.approx(0.0, abs=1e-9)
+    assert after["repairs"][0]["cr_after"] < 0.10
+    assert after["nodes"][0]["cr"] == pytest.approx(0.0923, abs=1e-4)
 
 
 def test_repair_of_a_csv_matrix(tmp_path: Path) -> None:
@@ -117,7 +120,7 @@ def test_repair_of_a_csv_matrix(tmp_path: Path) -> None:
     path.write_text(",a,b,c,d\na,1,2,4,1/8\nb,,1,2,4\nc,,,1,2\nd,,,,1\n", encoding="utf-8")
     result = envelope(run("ahp", path, "--repair", "-f", "json"))["result"]
     assert result["cr_before"] > 0.5
-    assert result["repairs"][0]["new_value"] == 8.0
+    assert result["repairs"][0]["new_value"] == 2.0
     assert result["success"] is True
 
 
@@ -171,3 +174,21 @@ def test_missing_file_and_bad_threshold(tmp_path: Path) -> None:
     zh = run("ahp", GOLDEN / "drinks.yaml", "--threshold", "2", "--lang", "zh")
     assert zh.exit_code == 2
     assert "阈值" in zh.output
+
+
+def test_chinese_table_shows_names_not_ids() -> None:
+    out = run("ahp", "calculation_standard", "--lang", "zh")
+    assert out.exit_code == 0, out.output
+    assert "服务质量" in out.stdout
+    assert "客户满意度指数" in out.stdout
+    for english in ("service_quality", "service_content", "overall_image", "benefit", "csi"):
+        assert english not in out.stdout, english
+
+
+def test_csv_of_a_hierarchy_names_its_tables_in_the_chosen_language() -> None:
+    out = run("ahp", "calculation_standard", "--lang", "zh", "--format", "csv")
+    assert out.exit_code != 0
+    assert "各因素的总排序权重 (global_weights.csv)" in out.output
+    assert "层次总排序 CR 按层分解" in out.output
+    en = run("ahp", "calculation_standard", "--lang", "en", "--format", "csv")
+    assert "Global weights of the factors (total ranking) (global_weights.csv)" in en.output

@@ -176,6 +176,28 @@ def test_chinese_table_output(worked_csv: Path) -> None:
     assert "客户满意度指数 CSI = 72.4" in result.output
 
 
+def test_chinese_tables_name_factors_and_criteria_in_chinese(standard_csv: Path) -> None:
+    import re
+
+    from allegiance.cli.csi import load_weights
+
+    args = ["csi", str(standard_csv), "--bootstrap", "0", "--lang", "zh"]
+    result = CliRunner().invoke(APP, args, env={"COLUMNS": "220"})  # wide: no cell is cut
+    assert result.exit_code == 0, result.output
+    hierarchy = load_weights().hierarchy
+    for node in hierarchy.nodes():
+        assert node.name_zh, node.id
+        assert node.name_zh in result.stdout, node.id
+        # the id may appear only inside a data column name such as cs_security
+        assert not re.search(rf"\b{re.escape(node.id)}\b", result.stdout), node.id
+        assert node.name not in result.stdout, node.name
+    assert "Saaty（1980）随机一致性指标表" in result.stdout
+    assert "saaty1980" not in result.stdout
+    weakest = re.search(r"最先改进：(\S+?)（", result.stdout)
+    assert weakest is not None
+    assert weakest.group(1) in {n.name_zh for n in hierarchy.leaves()}
+
+
 def test_out_writes_every_table_and_the_json(worked_csv: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run(

@@ -92,8 +92,18 @@ def test_bootstrap_adds_intervals_and_repeats_with_its_seed() -> None:
         assert path["ci_low"] <= path["coefficient"] <= path["ci_high"]
         assert path["se"] > 0
         assert 0 <= path["p"] <= 1
-    weight = first["result"]["weights"][0]
-    assert {"se", "ci_low", "ci_high"} <= set(weight)
+    from allegiance.pls.bootstrap import bootstrap
+
+    api = bootstrap(load_mobi(), model=load_model("ecsi"), n_boot=200, seed=1)
+    stats = {"se", "t", "p", "ci_low", "ci_high", "bca_low", "bca_high"}
+    for family in ("weights", "loadings"):
+        rows = first["result"][family]
+        assert len(rows) == 24
+        assert all(stats <= set(row) for row in rows)
+        table = api.table(family)
+        for col in stats:  # the same figures as the API's bootstrap tables
+            got = [np.nan if row[col] is None else row[col] for row in rows]
+            np.testing.assert_allclose(got, table[col].to_numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_schemes_differ_and_a_bad_scheme_is_refused() -> None:
@@ -135,10 +145,12 @@ def test_unknown_model_lists_the_shipped_ones() -> None:
     assert "acsi, ccsi, ecsi" in " ".join(result.output.split())
 
 
-def test_missing_items_are_named() -> None:
-    result = run("pls", MOBI, "--model", "acsi")
+def test_missing_items_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "short.csv"
+    load_mobi().drop(columns=["CUEX1"]).to_csv(path, index=False)
+    result = run("pls", path, "--model", "acsi")
     assert result.exit_code == 2
-    assert "acsi_exp1" in result.output
+    assert "CUEX1" in result.output
 
 
 def test_csv_prints_the_paths_and_out_writes_every_table(tmp_path: Path) -> None:
@@ -189,6 +201,79 @@ def test_by_estimates_each_group(tmp_path: Path) -> None:
     assert env["result"]["by"] == "segment"
     failed = [w for w in env["warnings"] if w["code"] == "plsx.warn.group_failed"]
     assert [w["params"]["group"] for w in failed] == ["tiny"]
+
+
+def test_validity_tables_in_json_and_out(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    env = envelope(run("pls", MOBI, "--format", "json", "--out", out))
+    result = env["result"]
+    fl = result["fornell_larcker"]
+    assert [row["construct"] for row in fl] == list(load_model("ecsi").construct_names)
+    assert fl[0]["Image"] == pytest.approx(np.sqrt(result["reliability"][0]["ave"]))
+    assert fl[0]["Satisfaction"] is None  # above the diagonal
+    cross = result["cross_loadings"]
+    assert len(cross) == 24
+    assert cross[0]["item"] == "IMAG1"
+    assert cross[0]["construct"] == "Image"
+    loading = next(r for r in result["loadings"] if r["item"] == "IMAG1")["loading"]
+    assert cross[0]["Image"] == pytest.approx(loading, abs=1e-12)
+    assert len(result["htmt"]) == 7
+    names = {p.name for p in out.iterdir()}
+    assert {"fornell_larcker.csv", "cross_loadings.csv", "htmt.csv"} <= names
+
+
+@pytest.mark.parametrize("model", ["acsi", "ccsi"])
+def test_acsi_and_ccsi_run_on_mobi_as_is(model: str) -> None:
+    env = envelope(run("pls", MOBI, "--model", model, "--format", "json"))
+    assert env["result"]["n"] == 250
+    assert len(env["result"]["index"]) == 6
+
+
+def test_items_renames_the_model_to_the_data(tmp_path: Path) -> None:
+    data = load_mobi().rename(columns={"CUSA1": "sat_overall", "CUSA2": "sat_expect"})
+    path = tmp_path / "survey.csv"
+    data.to_csv(path, index=False)
+    plain = run("pls", path, "--model", "acsi", "--format", "json")
+    assert plain.exit_code != 0
+    assert "CUSA1" in plain.output
+    env = envelope(
+        run(
+            "pls",
+            path,
+            "--model",
+            "acsi",
+            "--items",
+            "CUSA1=sat_overall,CUSA2=sat_expect",
+            "-f",
+            "json",
+        )
+    )
+    same = envelope(run("pls", MOBI, "--model", "acsi", "--format", "json"))
+    assert env["inputs"]["items"] == {"CUSA1": "sat_overall", "CUSA2": "sat_expect"}
+    assert [p["coefficient"] for p in env["result"]["paths"]] == pytest.approx(
+        [p["coefficient"] for p in same["result"]["paths"]], abs=1e-12
+    )
+    mapping = tmp_path / "items.yaml"
+    mapping.write_text("CUSA1: sat_overall\nCUSA2: sat_expect\n", encoding="utf-8")
+    again = envelope(run("pls", path, "--model", "acsi", "--items", mapping, "-f", "json"))
+    assert again["result"]["paths"] == env["result"]["paths"]
+    bad = run("pls", path, "--model", "acsi", "--items", "NOPE=x")
+    assert bad.exit_code != 0
+    assert "NOPE" in bad.output
+    worse = run("pls", path, "--model", "acsi", "--items", "CUSA1")
+    assert worse.exit_code != 0
+
+
+@pytest.mark.parametrize("model", ["ecsi", "acsi", "ccsi"])
+def test_chinese_tables_and_warnings_name_constructs_in_chinese(model: str) -> None:
+    result = run("pls", MOBI, "--model", model, "--lang", "zh")
+    assert result.exit_code == 0, result.output
+    m = load_model(model)
+    zh = {c.name_zh for c in m.constructs}
+    assert all(name in result.stdout for name in zh)
+    for c in m.constructs:
+        # the English names appear neither in the tables nor in the warnings
+        assert c.name not in result.output, c.name
 
 
 def test_chinese_output(tmp_path: Path) -> None:

@@ -536,19 +536,102 @@ def test_suggestions_point_at_the_reversed_judgement() -> None:
     assert list(s.table["deviation"]) == sorted(s.table["deviation"], reverse=True)
 
 
-def test_repair_changes_one_judgement_back() -> None:
+def _cr_if(matrix: list, i: int, j: int, value: float) -> float:
+    """CR of ``matrix`` (full or upper triangle as in REVERSED) with a_ij set to ``value``."""
+    base = A.ahp(matrix, labels=list("abcdefgh"[: len(matrix)]))
+    a = base.matrix.copy()
+    a[i, j], a[j, i] = value, 1 / value
+    return A.ahp(a).cr
+
+
+def _no_smaller_single_change(matrix: list, change: float, threshold: float = 0.10) -> None:
+    """Every judgement, moved by less than ``change`` on the log scale (within 1/9..9), leaves
+    CR at or above the threshold (checked on a grid of 200 steps each way)."""
+    a = A.ahp(matrix, labels=list("abcdefgh"[: len(matrix)])).matrix
+    n = a.shape[0]
+    for i in range(n):
+        for j in range(i + 1, n):
+            x0 = math.log(a[i, j])
+            for step in np.linspace(-change, change, 401)[1:-1]:
+                x = x0 + float(step) * (1 - 1e-9)
+                if not math.log(1 / 9) <= x <= math.log(9):
+                    continue
+                assert _cr_if(matrix, i, j, math.exp(x)) >= threshold, (i, j, x)
+
+
+# A 3x3 whose cycle product t = a_ab·a_bc/a_ac = 8·9/8 = 9 is too large. For n = 3,
+# λmax = 1 + t^(1/3) + t^(-1/3), so CR < 0.10 (RI = 0.58) needs cosh(ln t / 3) < 1.058:
+# every judgement must move ln t by ln 9 - 3·acosh(1.058) = 1.1803. a_ac would have to
+# rise to 8·e^1.1803 = 26 > 9 (off the scale); a_ab (8 -> 2.4574) and a_bc (9 -> 2.7646)
+# tie, and reading order picks a_ab. On Saaty's scale a_ab must go to 2 (ln 4 = 1.386)
+# but a_bc to 2 (ln 4.5): a_ab again.
+THREE = [[1, 8, 8], [None, 1, 9], [None, None, 1]]
+NEEDED = math.log(9) - 3 * math.acosh(1 + 0.58 * 0.10)
+
+
+def test_repair_3x3_takes_the_smallest_change_by_hand() -> None:
+    exact = A.repair(THREE, labels=list("abc"), round_to_scale=False)
+    assert exact.success
+    (step,) = exact.steps.to_dict("records")
+    assert (step["row"], step["column"], step["old_value"]) == ("a", "b", 8.0)
+    assert step["log_change"] == pytest.approx(NEEDED, abs=1e-9)
+    assert step["new_value"] == pytest.approx(8 * math.exp(-NEEDED), abs=1e-8)  # 2.4574
+    assert step["kind"] == "smallest"
+    assert step["cr_after"] < 0.10
+    assert step["cr_after"] == pytest.approx(0.10, abs=1e-8)  # just inside the threshold
+    _no_smaller_single_change(THREE, NEEDED)
+    scale = A.repair(THREE, labels=list("abc"))
+    assert scale.steps[["row", "column", "old_value", "new_value"]].values.tolist() == [
+        ["a", "b", 8.0, 2.0]
+    ]
+    assert scale.steps["target_value"].iloc[0] == pytest.approx(8 * math.exp(-NEEDED))
+    assert scale.steps["cr_after"].iloc[0] < 0.10
+    assert _cr_if(THREE, 0, 1, 3.0) >= 0.10  # the scale value next to 2 is not enough
+    assert _cr_if(THREE, 1, 2, 3.0) >= 0.10
+
+
+# A consistent 4x4 (w ∝ 8, 4, 2, 1) with one judgement reversed: a_ad = 1/8 instead of 8.
+# Smallest exact change: a_ad from 1/8 up to 1.8936 (|ln| = 2.7179); every other judgement
+# would need more (checked on a grid). On Saaty's scale: a_ad = 2 (CR 0.0923).
+
+
+def test_repair_4x4_takes_the_smallest_change() -> None:
+    exact = A.repair(REVERSED, labels=list("abcd"), round_to_scale=False)
+    assert exact.success
+    (step,) = exact.steps.to_dict("records")
+    assert (step["row"], step["column"], step["old_value"]) == ("a", "d", 0.125)
+    assert step["new_value"] == pytest.approx(1.893607, abs=1e-6)
+    assert _cr_if(REVERSED, 0, 3, step["new_value"]) < 0.10
+    assert _cr_if(REVERSED, 0, 3, step["new_value"] * (1 - 1e-6)) >= 0.10
+    _no_smaller_single_change(REVERSED, step["log_change"])
     r = A.repair(REVERSED, labels=list("abcd"))
     assert r.success
     assert r.steps[["row", "column", "old_value", "new_value"]].values.tolist() == [
-        ["a", "d", 0.125, 8.0]
+        ["a", "d", 0.125, 2.0]
     ]
     assert r.original.cr > 0.5
-    assert r.result.cr == pytest.approx(0.0, abs=1e-9)
+    assert r.result.cr == pytest.approx(0.0923, abs=1e-4)
     assert any(w.key == "ahp.warn.repaired" for w in r.warnings)
     assert next(iter(r.tables())) == "repairs"
     d = r.to_dict()
-    assert d["repairs"][0]["new_value"] == 8.0
+    assert d["repairs"][0]["new_value"] == 2.0
     assert d["cr_before"] > 0.5
+    # the older rule puts the judgement back where the others say (8)
+    loo = A.repair(REVERSED, labels=list("abcd"), rule="leave-one-out")
+    assert loo.steps["new_value"].tolist() == [8.0]
+    assert loo.result.cr == pytest.approx(0.0, abs=1e-9)
+
+
+def test_repair_goes_greedy_only_when_no_single_change_suffices() -> None:
+    # a > b > c > d > a, all 9s, with a-c and b-d missing: one change is not enough
+    m = [[1, 9, None, "1/9"], [None, 1, 9, None], [None, None, 1, 9], [None, None, None, 1]]
+    r = A.repair(m, labels=list("abcd"), round_to_scale=False)
+    assert r.success
+    kinds = r.steps["kind"].tolist()
+    assert kinds[0] == "greedy"
+    assert kinds[-1] == "smallest"
+    assert set(kinds[:-1]) == {"greedy"}
+    assert (r.steps["cr_after"].diff().dropna() < 0).all()
 
 
 def test_repair_by_deviation_rule_rounds_to_the_scale() -> None:
@@ -558,7 +641,7 @@ def test_repair_by_deviation_rule_rounds_to_the_scale() -> None:
     assert (r.steps["cr_after"] < r.steps["cr_before"]).iloc[0]
     unrounded = A.repair(REVERSED, labels=list("abcd"), rule="deviation", round_to_scale=False)
     assert unrounded.steps["new_value"].iloc[0] == pytest.approx(
-        unrounded.steps["consistent_value"].iloc[0]
+        unrounded.steps["target_value"].iloc[0]
     )
 
 
@@ -691,11 +774,31 @@ def test_hierarchy_cr_is_saatys_weighted_ratio() -> None:
     assert r.cr == pytest.approx(num / den)
     # Only the content node is inconsistent (2, 1/2, 1/3 → CI > 0) and it sits at depth 1.
     levels = r.levels.set_index("depth")
-    assert levels.loc[0, "cr"] == pytest.approx(0.0, abs=1e-12)
-    assert levels.loc[1, "cumulative_cr"] == pytest.approx(levels["cr"].sum())
+    assert levels.loc[0, "cr_share"] == pytest.approx(0.0, abs=1e-12)
+    assert levels.loc[0, "weighted_ci"] == pytest.approx(0.0, abs=1e-12)
+    # the levels split the one hierarchy CR: their shares add up to it, nothing else
+    assert levels["cr_share"].sum() == pytest.approx(r.cr, abs=1e-12)
+    assert levels["weighted_ci"].sum() / levels["weighted_ri"].sum() == pytest.approx(r.cr)
+    assert "cumulative_cr" not in r.levels.columns
+    assert "cr" not in r.levels.columns
     assert r.consistent == (r.cr < 0.1)
     names = list(r.tables())
     assert names[:4] == ["global_weights", "weights", "nodes", "levels"]
+
+
+def test_car_hierarchy_has_one_consistency_figure() -> None:
+    # car.yaml used to print CR_H = 0.0481 next to a cumulative level sum of 0.1439
+    r = A.analyze(hierarchy("car"))
+    assert r.levels["cr_share"].sum() == pytest.approx(r.cr, abs=1e-12)
+    assert r.consistent == (r.cr < r.threshold)
+    assert list(r.levels.columns) == [
+        "depth",
+        "n_elements",
+        "weighted_ci",
+        "weighted_ri",
+        "cr_share",
+    ]
+    assert r.to_dict()["hierarchy_cr"] == pytest.approx(r.cr)
 
 
 def test_hierarchy_round_trips_through_to_dict() -> None:
@@ -714,10 +817,10 @@ goal:
   judgements: {upper: [[2, 4, 1/8], [2, 4], [2]]}
 """
     r = A.analyze(A.parse_hierarchy(text), repair=True)
-    assert r.repairs[["node", "row", "column", "new_value"]].values.tolist() == [
-        ["g", "a", "d", 8.0]
+    assert r.repairs[["node", "row", "column", "new_value", "kind"]].values.tolist() == [
+        ["g", "a", "d", 2.0, "smallest"]
     ]
-    assert r.node("g").cr == pytest.approx(0.0, abs=1e-9)
+    assert r.node("g").cr == pytest.approx(0.0923, abs=1e-4)
     plain = A.analyze(A.parse_hierarchy(text))
     assert not plain.node("g").consistent
     assert plain.suggestions["node"].tolist() == ["g"] * 3

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from allegiance.datasets import (
     load_cronbach_alpha,
     load_cronbach_wide_missing,
+    load_mobi,
     load_plspm_satisfaction,
 )
 from allegiance.errors import ColumnNotFoundError, ValidationError
@@ -77,11 +78,80 @@ def test_block_reliability_matches_plspm_unidim() -> None:
     np.testing.assert_allclose(got["eig_1st"], expected["eig_1st"], atol=1e-9)
     np.testing.assert_allclose(got["eig_2nd"], expected["eig_2nd"], atol=1e-9)
     assert (got["k"] == expected["mvs"]).all()
-    assert set(res.tables()) == {"reliability", "htmt", "cross_loadings", "vif"}
+    assert set(res.tables()) == {"reliability", "fornell_larcker", "htmt", "cross_loadings", "vif"}
+    assert res.weights == dict.fromkeys(blocks, "first_component")
     cross = res.cross_loadings
     # each item loads highest on its own block here
     own = {i: b for b, items in blocks.items() for i in items}
     assert all(cross.loc[i].idxmax() == own[i] for i in cross.index if i != "imag4")
+
+
+MOBI4 = {
+    "Image": [f"IMAG{i}" for i in range(1, 6)],
+    "Expectation": [f"CUEX{i}" for i in range(1, 4)],
+    "Value": ["PERV1", "PERV2"],
+    "Satisfaction": [f"CUSA{i}" for i in range(1, 4)],
+}
+
+
+def test_block_reliability_with_seminr_weights_matches_seminr() -> None:
+    # seminr's published outer weights of its four-construct mobi model, given as the
+    # blocks' weights, must give seminr's published rho_A, rho_C, AVE, alpha (standardised
+    # items) and Fornell-Larcker table (tests/golden/psychometrics/README.md).
+    w = pd.read_csv(GOLDEN / "seminr_mobi4" / "outer_weights_path.csv", index_col=0)
+    weights = {b: {i: float(w.loc[i, b]) for i in items} for b, items in MOBI4.items()}
+    res = block_reliability(load_mobi(), blocks=MOBI4, weights=weights)
+    ref = pd.read_csv(GOLDEN / "seminr_mobi4" / "reliability.csv", index_col=0)
+    got = res.reliability.set_index("construct").loc[ref.index]
+    np.testing.assert_allclose(got["rho_a"], ref["rhoA"], atol=1e-9)
+    np.testing.assert_allclose(got["rho_c"], ref["rhoC"], atol=1e-9)
+    np.testing.assert_allclose(got["ave"], ref["AVE"], atol=1e-9)
+    np.testing.assert_allclose(got["alpha_std"], ref["alpha"], atol=1e-9)
+    fl = pd.read_csv(GOLDEN / "seminr_mobi4" / "fl_table.csv")
+    np.testing.assert_allclose(res.fornell_larcker.to_numpy(), fl.to_numpy(), atol=1e-9)
+    assert res.weights == dict.fromkeys(MOBI4, "given")
+    # weights as lists in item order, on any scale, give the same
+    scaled = {b: [3.0 * v for v in weights[b].values()] for b in MOBI4}
+    again = block_reliability(load_mobi(), blocks=MOBI4, weights=scaled)
+    pd.testing.assert_frame_equal(again.reliability, res.reliability)
+
+
+def test_block_reliability_rho_a_and_fornell_larcker_without_weights() -> None:
+    res = block_reliability(load_mobi(), blocks=MOBI4)
+    rel = res.reliability.set_index("construct")
+    assert (rel["rho_a"] > 0).all()
+    assert (rel["rho_a"] <= 1).all()
+    fl = res.fornell_larcker
+    np.testing.assert_allclose(np.diag(fl.to_numpy()), np.sqrt(rel["ave"].to_numpy()))
+    assert np.isnan(fl.to_numpy()[np.triu_indices(4, 1)]).all()
+    # below the diagonal: correlations of the first-component scores
+    cross = res.cross_loadings
+    assert fl.loc["Satisfaction", "Image"] == pytest.approx(
+        float(
+            np.corrcoef(
+                _pc_score(load_mobi(), MOBI4["Image"]),
+                _pc_score(load_mobi(), MOBI4["Satisfaction"]),
+            )[0, 1]
+        )
+    )
+    assert cross.shape == (13, 4)
+    # equal weights: rho_A is standardised alpha
+    equal = block_reliability(load_mobi(), blocks=MOBI4, weights={"Image": [1.0] * 5})
+    image = equal.reliability.set_index("construct").loc["Image"]
+    assert image["rho_a"] == pytest.approx(image["alpha_std"], abs=1e-12)
+    with pytest.raises(ValidationError):
+        block_reliability(load_mobi(), blocks=MOBI4, weights={"Nope": [1.0]})
+    with pytest.raises(ValidationError):
+        block_reliability(load_mobi(), blocks=MOBI4, weights={"Value": [1.0]})
+    with pytest.raises(ValidationError):
+        block_reliability(load_mobi(), blocks=MOBI4, weights={"Value": {"PERV1": 1.0}})
+
+
+def _pc_score(data: pd.DataFrame, items: list[str]) -> np.ndarray:
+    z = (data[items] - data[items].mean()) / data[items].std()
+    _vals, vecs = np.linalg.eigh(np.corrcoef(z.to_numpy(), rowvar=False))
+    v = vecs[:, -1] * np.sign(vecs[:, -1].sum())
+    return z.to_numpy() @ v
 
 
 def test_formulas_on_small_examples() -> None:

@@ -264,6 +264,33 @@ def test_moments_from_chunks_equal_moments_of_all_rows() -> None:
     np.testing.assert_allclose(fit.path_array, estimate(ECSI_MODEL, MOBI).path_array, atol=1e-12)
 
 
+def test_item_moments_reads_a_complete_array_in_place() -> None:
+    import tracemalloc
+
+    rng = np.random.default_rng(3)
+    items = tuple(f"x{i}" for i in range(24))
+    x = rng.normal(size=(400_000, 24))
+    tracemalloc.start()
+    moments = item_moments(x, items=items)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 0.5 * x.nbytes  # no copy of the 77 MB array (only chunk-sized temporaries)
+    assert moments.n == 400_000
+    assert moments.n_dropped == 0
+    np.testing.assert_allclose(moments.cov, np.cov(x, rowvar=False), rtol=1e-10, atol=1e-12)
+    # with gaps: listwise drops the rows, mean imputation fills them; the same figures as before
+    y = x[:5000].copy()
+    y[[3, 70, 4000], [0, 5, 23]] = np.nan
+    listwise = item_moments(y, items=items)
+    kept = y[~np.isnan(y).any(axis=1)]
+    assert (listwise.n, listwise.n_dropped) == (4997, 3)
+    np.testing.assert_array_equal(listwise.means, kept.mean(axis=0))
+    mean = item_moments(y, items=items, missing="mean")
+    filled = np.where(np.isnan(y), np.nanmean(y, axis=0), y)
+    np.testing.assert_array_equal(mean.means, filled.mean(axis=0))
+    assert mean.n == 5000
+
+
 def test_batch_core_equals_single_fits() -> None:
     layout = compile_model(ECSI_MODEL)
     x = MOBI[list(layout.items)].to_numpy(dtype=float)
@@ -497,3 +524,23 @@ def test_large_sample_through_chunked_moments() -> None:
         fit = estimate_from_cov(ECSI_MODEL, moments)
     direct = estimate(ECSI_MODEL, frame)
     np.testing.assert_allclose(fit.path_array, direct.path_array, atol=1e-10)
+
+
+def test_index_follows_plspm_rescale_with_plspm_published_weights() -> None:
+    # R plspm's rescale() (gastonstat/plspm, R/rescale.R @ 4a73b17fd77651b79af942723ed7537352949707)
+    # turns each block's outer weights into w / sum(w) and multiplies the raw items by them;
+    # with scaled = FALSE the weights are those plspm published for Sanchez's satisfaction
+    # model (outer_model_centroid.csv). The mean rescaled score, put on 0-100 by the
+    # answer-scale ends, must be our index. No published table of rescaled scores was found
+    # (tests/golden/pls/README.md says where we looked), so the reference is plspm's published
+    # weights and plspm's published formula, not a number from our code.
+    ref = _matrix("plspm_satisfaction/outer_model_centroid.csv")
+    low, high = 0.0, 10.0  # the items' answer scale (observed 0..10)
+    fit = estimate(SAT_MODEL, SAT_DATA, scheme="centroid", scaled=False, scale=(low, high))
+    for block, rows in ref.groupby("block", sort=False):
+        w = rows["weight"].to_numpy(dtype=float)
+        rescaled = SAT_DATA[list(rows.index)].to_numpy(dtype=float) @ (w / w.sum())
+        expected = 100 * (rescaled.mean() - low) / (high - low)
+        assert fit.index[block] == pytest.approx(expected, abs=1e-5), block
+    assert fit.index.min() > 0
+    assert fit.index.max() < 100

@@ -99,7 +99,8 @@ def test_acsi_has_fornells_six_constructs_and_nine_paths() -> None:
     model = load_model("acsi")
     assert len(model.constructs) == 6
     assert {(p.source, p.target) for p in model.paths} == ACSI_PATHS
-    assert all(item.startswith("acsi_") for item in model.items)
+    # the mobi items of the six ACSI constructs (no image)
+    assert set(model.items) == MOBI_ITEMS - {f"IMAG{i}" for i in range(1, 6)}
 
 
 def test_ccsi_has_six_constructs_eleven_paths_and_chinese_names() -> None:
@@ -168,3 +169,31 @@ def test_bad_model_text_says_line_and_column(tmp_path: Path) -> None:
         load_model(bad)
     assert info.value.line == 3
     assert isinstance(info.value.col, int)
+
+
+def test_ccsi_uses_the_mobi_items_without_complaints() -> None:
+    assert set(load_model("ccsi").items) == MOBI_ITEMS - {"CUSCO"}
+
+
+def test_acsi_and_ccsi_fit_mobi_and_differ_from_ecsi_as_their_paths_say() -> None:
+    from allegiance.pls import estimate
+
+    data = load_mobi()
+    r2 = {
+        name: estimate(load_model(name), data).constructs_table().set_index("construct")["r2"]
+        for name in ("ecsi", "acsi", "ccsi")
+    }
+    ecsi, acsi, ccsi = r2["ecsi"], r2["acsi"], r2["ccsi"]
+    # CCSI satisfaction has ECSI's four predictors (image, expectation, quality, value):
+    # its R² differs only through the weights the rest of the model induces.
+    assert ccsi["Satisfaction"] == pytest.approx(ecsi["Satisfaction"], abs=0.01)
+    # ACSI drops image as a driver of satisfaction: less is explained
+    assert acsi["Customer satisfaction (ACSI)"] < ecsi["Satisfaction"] - 0.005
+    # CCSI adds image -> perceived quality: quality is much better explained than in ECSI,
+    # where expectation alone drives it (as in the ACSI)
+    assert ccsi["Perceived quality"] > ecsi["Perceived quality"] + 0.2
+    assert acsi["Perceived quality"] == pytest.approx(ecsi["Perceived quality"], abs=0.01)
+    # ACSI has no image at all, CCSI no complaints
+    assert "Image" not in acsi.index
+    assert "Complaints" not in ccsi.index
+    assert 0.5 < ecsi["Satisfaction"] < 0.8

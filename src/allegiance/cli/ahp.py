@@ -34,8 +34,8 @@ from allegiance.cli.common import (
     stderr,
     write_csv,
 )
-from allegiance.errors import ConfigError, DataFileError
-from allegiance.i18n import Message, current_lang, t
+from allegiance.errors import ConfigError, DataFileError, ValidationError
+from allegiance.i18n import Message, current_lang, label, t
 
 
 class Method(StrEnum):
@@ -75,7 +75,7 @@ _VIEW: dict[str, list[str]] = {
     "global_weights": ["factor", "name", "criterion", "local_weight", "global_weight"],
     "weights": ["node", "name", "parent", "local_weight", "global_weight"],
     "nodes": ["node", "n_elements", "lambda_max", "ci", "ri", "cr", "consistent", "gci"],
-    "levels": ["depth", "weighted_ci", "weighted_ri", "cr", "cumulative_cr"],
+    "levels": ["depth", "weighted_ci", "weighted_ri", "cr_share"],
     "alternatives": ["alternative", "name", "weight", "rank"],
     "suggestions": ["node", "row", "column", "judgement", "scale_value", "implied_value"],
     "repairs": ["node", "row", "column", "old_value", "new_value", "cr_after"],
@@ -105,6 +105,12 @@ def _resolve(file: Path, project: Path | None) -> Path:
     return file
 
 
+def _ri_name(key: str, lang: str) -> str:
+    """The random-index table's name in ``lang``."""
+    name = t(f"ahp.ri_name.{key}", lang)
+    return key if name == f"ahp.ri_name.{key}" else name
+
+
 def _fmt(value: float) -> str:
     return "-" if value != value else f"{value:.4f}"
 
@@ -115,6 +121,7 @@ class _View:
     def __init__(self, result: Any, lang: str) -> None:
         self._result = result
         self._lang = lang
+        self._zh = _zh_names(result) if lang == "zh" else {}
 
     @property
     def warnings(self) -> tuple[Message, ...]:
@@ -142,6 +149,13 @@ class _View:
                 if bool(same.all()):
                     columns.remove("name")
             view = view[columns].copy()
+            if self._zh:
+                # in Chinese the ids of the hierarchy give way to its Chinese names
+                for col in _ID_COLUMNS:
+                    if col in view.columns:
+                        view[col] = view[col].map(lambda v: self._zh.get(str(v), v))
+                if "name" in view.columns and columns[0] in _ID_COLUMNS:
+                    view = view.drop(columns="name")
             for col in view.columns:
                 if (
                     pd.api.types.is_bool_dtype(view[col])
@@ -156,6 +170,39 @@ class _View:
                     )
             out[name] = view
         return out
+
+
+_ID_COLUMNS = ("node", "factor", "criterion", "parent", "label", "row", "column", "alternative")
+"""Columns that hold ids of the hierarchy (shown by their Chinese names with ``--lang zh``)."""
+
+
+def _zh_names(result: Any) -> dict[str, str]:
+    """id -> Chinese name of every node, element and alternative of ``result``."""
+    out: dict[str, str] = {}
+    hierarchy = getattr(result, "hierarchy", None)
+    if hierarchy is not None:
+        for node in hierarchy.nodes():
+            if node.name_zh:
+                out[node.id] = node.name_zh
+        for alt in getattr(hierarchy, "alternatives", ()) or ():
+            if getattr(alt, "name_zh", None):
+                out[alt.id] = alt.name_zh
+        return out
+    single = getattr(result, "result", result)  # a RepairResult holds the repaired matrix
+    for label_, name_zh in zip(single.labels, single.names_zh, strict=True):
+        if name_zh and name_zh != label_:
+            out[label_] = name_zh
+    return out
+
+
+def _csv_needs_out(result: Any, lang: str) -> None:
+    """``--format csv`` prints one table; with several, name them (in the chosen language)
+    with the file each would be written to by ``--out``."""
+    tables = result.tables()
+    if len(tables) == 1:
+        return
+    names = "; ".join(f"{label(name, lang)} ({name}.csv)" for name in tables)
+    raise ValidationError("error.csv_many_tables", n=len(tables), names=names or "-")
 
 
 def _write_files(result: Any, *, command: str, inputs: dict[str, Any], out: Path) -> None:
@@ -189,6 +236,8 @@ def _render(
             extra=headline,
         )
         return
+    if fmt is OutputFormat.csv and out is None:
+        _csv_needs_out(result, current_lang())
     emit(result, command="ahp", inputs=inputs, fmt=fmt, out=out)
 
 
@@ -242,7 +291,7 @@ def ahp_cmd(
                     verdict=verdict,
                     threshold=threshold,
                     lambda_max=_fmt(single.lambda_max),
-                    table=ahp_mod.RI_TABLES[single.ri_table].title,
+                    table=_ri_name(single.ri_table, lang_now),
                 )
             )
 
@@ -271,7 +320,7 @@ def ahp_cmd(
                 cr=_fmt(analysis.cr),
                 verdict=verdict,
                 threshold=threshold,
-                table=ahp_mod.RI_TABLES[analysis.ri_table].title,
+                table=_ri_name(analysis.ri_table, lang_now),
             )
         )
 

@@ -116,7 +116,55 @@ class _OneTable:
         return out
 
 
-def _headline(result: Any) -> Any:
+ID_COLUMNS = ("factor", "criterion", "node")
+"""Columns holding ids of the hierarchy (shown by its Chinese names with ``--lang zh``)."""
+
+
+def zh_names(analysed: Any) -> dict[str, str]:
+    """id -> Chinese name of every node of an analysed hierarchy (where it has one)."""
+    return {n.id: n.name_zh for n in analysed.hierarchy.nodes() if n.name_zh}
+
+
+def ri_table_name(key: str, lang: str) -> str:
+    """The random-index table's name in ``lang`` (its key when there is no translation)."""
+    name = t(f"ahp.ri_name.{key}", lang)
+    return key if name == f"ahp.ri_name.{key}" else name
+
+
+@dataclasses.dataclass(frozen=True)
+class _Named:
+    """The terminal view in Chinese: factor, criterion and node ids give way to the
+    hierarchy's Chinese names, and the random-index table is named in Chinese."""
+
+    result: Any
+    names: dict[str, str]
+    lang: str
+
+    @property
+    def warnings(self) -> tuple[Message, ...]:
+        return tuple(self.result.warnings)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        out: dict[str, pd.DataFrame] = {}
+        for name, frame in self.result.tables().items():
+            view = frame.copy()
+            for col in ID_COLUMNS:
+                if col in view.columns:
+                    view[col] = view[col].map(lambda v: self.names.get(v, v))
+            if "ri_table" in view.columns:
+                view["ri_table"] = view["ri_table"].map(lambda v: ri_table_name(str(v), self.lang))
+            view = view.drop(columns=[c for c in ("name", "name_zh", "label_en") if c in view])
+            out[name] = view
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = self.result.to_dict()
+        return out
+
+
+def _headline(result: Any, names: dict[str, str] | None = None) -> Any:
+    names = names or {}
+
     def show(con: Console) -> None:
         lang = current_lang()
         scores = ", ".join(str(s) for s in result.level_scores)
@@ -142,7 +190,7 @@ def _headline(result: Any) -> Any:
             t(
                 "cli.csi.weakest",
                 lang,
-                factor=str(weakest["factor"]),
+                factor=names.get(str(weakest["factor"]), str(weakest["factor"])),
                 dc=f"{float(weakest['dc']):.3f}",
                 gap=f"{float(weakest['gap']):.4f}",
             )
@@ -221,15 +269,18 @@ def csi_cmd(
     if table.sheet is not None:
         inputs["sheet"] = table.sheet
     shown: Any = result
+    names = zh_names(analysed) if current_lang() == "zh" else {}
     if fmt is OutputFormat.csv and out is None:
         shown = _OneTable(result, CSV_TABLE)
+    elif fmt is OutputFormat.table and out is None and names:
+        shown = _Named(result, names, current_lang())
     emit(
         shown,
         command="csi",
         inputs=inputs,
         fmt=fmt,
         out=out,
-        extra=_headline(result),
+        extra=_headline(result, names),
         show=("index", "subindices", "factors", "consistency", "overall"),
     )
 

@@ -11,8 +11,12 @@ With ``--by COL`` the model is also estimated within each group.
 The JSON result holds ``paths`` (from, to, coefficient, and se, t, p, ci_low,
 ci_high, bca_low, bca_high when bootstrapped), ``weights``, ``loadings``,
 ``r2``, ``index`` (the 0-100 index per construct), ``reliability`` (alpha,
-rho_c, rho_a, ave), ``htmt``, ``gof``, ``effects`` and, with ``--by``,
-``groups``.
+rho_c, rho_a, ave), ``htmt``, ``fornell_larcker``, ``cross_loadings``, ``gof``,
+``effects`` and, with ``--by``, ``groups``. Bootstrapped weights and loadings carry
+the same se, t, p, percentile and BCa columns as the paths. ``--items OLD=NEW,...``
+(or a mapping file) renames the model's items to the data file's columns. With
+``--lang zh`` the terminal tables and warnings name the constructs by the
+template's Chinese names (JSON and files keep the model's names).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from allegiance.cli.common import (
     progress,
 )
 from allegiance.errors import AllegianceError
-from allegiance.i18n import Message, t
+from allegiance.i18n import Message, current_lang, t
 from allegiance.results import plain, records
 
 if TYPE_CHECKING:
@@ -52,6 +56,7 @@ MissingOpt = Annotated[str, typer.Option("--missing", help=h("cli.pls.opt.missin
 ByOpt = Annotated[str | None, typer.Option("--by", "-b", help=h("cli.pls.opt.by"))]
 LevelOpt = Annotated[float, typer.Option("--level", help=h("cli.pls.opt.level"))]
 SheetOpt = Annotated[str | None, typer.Option("--sheet", help=h("cli.pls.opt.sheet"))]
+ItemsOpt = Annotated[str | None, typer.Option("--items", help=h("cli.pls.opt.items"))]
 
 SHOWN = ("paths", "constructs", "reliability")
 """The tables printed with ``--format table`` (every table goes to ``--out``)."""
@@ -84,7 +89,7 @@ class Fitted:
         if self.boot is not None:
             for family, prefix in (("weights", "weight"), ("loadings", "loading")):
                 frame = self.boot.table(family)
-                for col in ("se", "p", "ci_low", "ci_high"):
+                for col in BOOT_COLUMNS:
                     table[f"{prefix}_{col}"] = frame[col].to_numpy()
         return table
 
@@ -110,6 +115,17 @@ class Fitted:
     def htmt(self) -> pd.DataFrame:
         """The HTMT matrix with the construct names as its first column."""
         return self.quality.htmt.rename_axis("construct").reset_index()
+
+    def fornell_larcker(self) -> pd.DataFrame:
+        """√AVE on the diagonal, construct correlations below it; construct names first."""
+        return self.quality.fornell_larcker.rename_axis("construct").reset_index()
+
+    def cross_loadings(self) -> pd.DataFrame:
+        """Every item's correlation with every construct; the item's own construct first."""
+        frame = self.quality.cross_loadings.rename_axis("item").reset_index()
+        owner = [self.fit.model.construct_of(str(i)) for i in frame["item"]]
+        frame.insert(1, "construct", owner)
+        return frame
 
     def summary(self) -> pd.DataFrame:
         table = self.fit.summary_table()
@@ -140,6 +156,8 @@ class Fitted:
             "index": records(constructs.loc[:, ["construct", "index"]]),
             "reliability": records(self.reliability()),
             "htmt": records(self.htmt()),
+            "fornell_larcker": records(self.fornell_larcker()),
+            "cross_loadings": records(self.cross_loadings()),
             "gof": plain(fit.gof),
             "effects": records(self.effects()),
             "bootstrap": None if self.boot is None else plain(self.boot.settings()),
@@ -180,6 +198,8 @@ class PLSOutput:
             "outer": main.outer(),
             "effects": main.effects(),
             "htmt": main.htmt(),
+            "fornell_larcker": main.fornell_larcker(),
+            "cross_loadings": main.cross_loadings(),
             "summary": main.summary(),
         }
         if self.groups:
@@ -216,21 +236,66 @@ DISPLAY_COLUMNS: dict[str, tuple[str, ...]] = {
 """Columns printed in the terminal (``--format table``); files and JSON keep them all."""
 
 
+NAME_COLUMNS = ("from", "to", "construct", "target", "predictor")
+"""Columns holding construct names (shown by their Chinese names with ``--lang zh``)."""
+
+NAME_PARAMS = ("construct", "other", "first", "second", "where", "name", "source", "target")
+"""Warning parameters that may hold a construct name."""
+
+
+def construct_names(model: PathModel, lang: str) -> dict[str, str]:
+    """Construct name -> the name to show in ``lang`` (the template's ``name_zh`` in Chinese)."""
+    if lang != "zh":
+        return {}
+    return {c.name: c.name_zh for c in model.constructs if c.name_zh}
+
+
+def translate_frame(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """``frame`` with construct names in the name columns and in the column headers replaced."""
+    if not names:
+        return frame
+    out = frame.copy()
+    for col in NAME_COLUMNS:
+        if col in out.columns:
+            out[col] = out[col].map(lambda v: names.get(v, v) if isinstance(v, str) else v)
+    return out.rename(columns=lambda c: names.get(c, c))
+
+
+def translate_message(message: Message, names: dict[str, str]) -> Message:
+    """A warning with the construct names among its parameters shown as ``names`` says."""
+    if not names:
+        return message
+    params = {
+        k: (names.get(v, v) if k in NAME_PARAMS and isinstance(v, str) else v)
+        for k, v in message.params.items()
+    }
+    return Message(message.key, params)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class _Display:
-    """The terminal view: the main tables, each with its most-read columns."""
+    """The terminal view: the main tables, each with its most-read columns, construct names
+    in the chosen language."""
 
     result: PLSOutput
+    lang: str = "en"
+
+    @property
+    def _names(self) -> dict[str, str]:
+        return construct_names(self.result.model, self.lang)
 
     @property
     def warnings(self) -> tuple[Message, ...]:
-        return self.result.warnings
+        names = self._names
+        return tuple(translate_message(w, names) for w in self.result.warnings)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         out = {}
+        names = self._names
         for name, frame in self.result.tables().items():
             keep = DISPLAY_COLUMNS.get(name)
-            out[name] = frame.loc[:, [c for c in keep if c in frame.columns]] if keep else frame
+            view = frame.loc[:, [c for c in keep if c in frame.columns]] if keep else frame
+            out[name] = translate_frame(view, names)
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -278,6 +343,43 @@ def _model(value: str, project: Path | None) -> tuple[PathModel, str]:
         return load_model(value), value.strip().lower()
     path = _resolve(Path(value).expanduser(), project)
     return load_model(path if path.is_file() else value), str(path)
+
+
+def item_mapping(value: str, project: Path | None = None) -> dict[str, str]:
+    """``--items``: ``OLD=NEW,OLD2=NEW2`` or a file (YAML/JSON mapping, or a CSV with two
+    columns, model item then data column) renaming the model's items to a file's columns."""
+    import yaml
+
+    path = _resolve(Path(value).expanduser(), project)
+    pairs: list[tuple[str, str]] = []
+    if path.is_file():
+        if path.suffix.lower() in {".csv", ".txt", ".tsv"}:
+            from allegiance.io.reader import read_table
+
+            frame = read_table(path).frame
+            if frame.shape[1] < 2:
+                raise typer.BadParameter(
+                    t("cli.pls.bad_items", None, value=value), param_hint="--items"
+                )
+            pairs = [(str(a), str(b)) for a, b in frame.iloc[:, :2].itertuples(index=False)]
+        else:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise typer.BadParameter(
+                    t("cli.pls.bad_items", None, value=value), param_hint="--items"
+                )
+            pairs = [(str(a), str(b)) for a, b in data.items()]
+    else:
+        for part in value.replace("，", ",").split(","):
+            if not part.strip():
+                continue
+            old, sep, new = part.partition("=")
+            if not sep or not old.strip() or not new.strip():
+                raise typer.BadParameter(
+                    t("cli.pls.bad_items", None, value=part), param_hint="--items"
+                )
+            pairs.append((old.strip(), new.strip()))
+    return dict(pairs)
 
 
 def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
@@ -333,6 +435,7 @@ def pls_cmd(
     level: LevelOpt = 0.95,
     encoding: EncodingOpt = None,
     sheet: SheetOpt = None,
+    items: ItemsOpt = None,
     fmt: FormatOpt = OutputFormat.table,
     out: OutOpt = None,
     lang: LangOpt = None,
@@ -344,6 +447,9 @@ def pls_cmd(
     chosen_scheme = _choice(scheme, SCHEMES, "--scheme")
     chosen_missing = _choice(missing, MISSING, "--missing")
     path_model, source = _model(model, project)
+    renamed = item_mapping(items, project) if items else {}
+    if renamed:
+        path_model = path_model.rename_items(renamed)
     path = _resolve(file, project)
     table = read_table(path, encoding=encoding, sheet=sheet)
     table.require([*path_model.items, *([by] if by else [])])
@@ -415,13 +521,15 @@ def pls_cmd(
         "level": level,
         "by": by,
     }
+    if renamed:
+        inputs["items"] = renamed
     if table.encoding is not None:
         inputs["encoding"] = table.encoding
     shown: Any = result
     if fmt is OutputFormat.csv and out is None:
         shown = _OneTable(result, "group_paths" if by is not None else "paths")
     elif fmt is OutputFormat.table and out is None:
-        shown = _Display(result)
+        shown = _Display(result, current_lang())
     show = (*SHOWN, "group_constructs") if by is not None else SHOWN
     emit(shown, command="pls", inputs=inputs, fmt=fmt, out=out, show=show)
 

@@ -102,7 +102,8 @@ METHODS: tuple[str, ...] = ("eigen", "geometric")
 """The priority methods: principal eigenvector (default) and row geometric mean."""
 
 AGGREGATIONS: tuple[str, ...] = ("aij", "aip")
-REPAIR_RULES: tuple[str, ...] = ("leave-one-out", "deviation")
+REPAIR_RULES: tuple[str, ...] = ("smallest", "leave-one-out", "deviation")
+"""How :func:`repair` picks the judgement to change (``smallest`` by default)."""
 
 SAATY_SCALE: tuple[float, ...] = tuple(
     [1.0 / k for k in range(9, 1, -1)] + [float(k) for k in range(1, 10)]
@@ -1603,7 +1604,9 @@ _REPAIR_COLUMNS = [
     "column",
     "old_value",
     "new_value",
-    "consistent_value",
+    "target_value",
+    "log_change",
+    "kind",
     "cr_before",
     "cr_after",
 ]
@@ -1613,9 +1616,12 @@ _REPAIR_COLUMNS = [
 class RepairResult:
     """A matrix brought below the CR threshold judgement by judgement.
 
-    ``steps`` columns: ``step | row | column | old_value | new_value |
-    consistent_value | cr_before | cr_after`` (``consistent_value`` is the unrounded
-    value the rule aimed at). ``original`` and ``result`` are the analyses before and
+    ``steps`` columns: ``step | row | column | old_value | new_value | target_value |
+    log_change | kind | cr_before | cr_after``: ``target_value`` is the unrounded value
+    the rule aimed at, ``log_change`` = ``|ln(new_value / old_value)|`` and ``kind`` says
+    why the judgement was changed (``smallest``: the smallest single change that brings CR
+    below the threshold; ``greedy``: no single change sufficed, so the change that lowers
+    CR most; ``leave-one-out``/``deviation``: those rules). ``original`` and ``result`` are the analyses before and
     after; ``success`` whether CR is now below the threshold. ``tables()`` gives
     ``repairs`` and the repaired matrix's tables.
     """
@@ -1646,6 +1652,118 @@ class RepairResult:
         return out
 
 
+_SEARCH_GRID = np.linspace(math.log(_SCALE_LOW), math.log(_SCALE_HIGH), 241)
+"""ln a_ij from ln(1/9) to ln 9: where the repair first looks, before refining by bisection."""
+_SCALE_ARRAY = np.asarray(SAATY_SCALE)
+
+
+def _cr_with(raw: FloatArray, i: int, j: int, values: FloatArray, ri_value: float) -> FloatArray:
+    """The CR of ``raw`` (missing cells completed by Harker) with a_ij set to each of
+    ``values`` (and a_ji to its reciprocal), all at once."""
+    n = raw.shape[0]
+    stack = np.repeat(raw[None, :, :], len(values), axis=0)
+    stack[:, i, j] = values
+    stack[:, j, i] = 1.0 / values
+    missing = ~np.isfinite(stack)
+    c = np.where(missing, 0.0, stack)
+    diag = np.arange(n)
+    c[:, diag, diag] = 1.0 + missing.sum(axis=2)
+    _, lam = _principal_many(c)
+    ci = np.maximum((lam - n) / (n - 1), 0.0)
+    out: FloatArray = ci / ri_value
+    return out
+
+
+@dataclass(frozen=True)
+class _Move:
+    """One candidate change of judgement (i, j): the value to set, the exact value aimed at,
+    its size |ln(new/old)| and the CR it leaves."""
+
+    i: int
+    j: int
+    new: float
+    target: float
+    change: float
+    cr: float
+    deviation: float
+
+
+def _smallest_move(
+    raw: FloatArray,
+    i: int,
+    j: int,
+    *,
+    ri_value: float,
+    threshold: float,
+    round_to_scale: bool,
+    deviation: float,
+) -> _Move | None:
+    """The value of a_ij closest to the current one (on the log scale, within 1/9..9) that
+    brings CR below ``threshold``, everything else fixed; None when no value does.
+
+    CR is a convex function of ln a_ij (λmax of a positive matrix is log-convex in its
+    log-entries, Kingman 1961), so the values that pass form one interval: the grid finds
+    it and a few rounds of finer grids find its end nearest the current value to 1e-12 on
+    the log scale.
+    With ``round_to_scale`` the new value is the passing value of Saaty's scale nearest
+    the current one (``target`` keeps the exact end).
+    """
+    old = float(raw[i, j])
+    x0 = math.log(old)
+    crs = _cr_with(raw, i, j, np.exp(_SEARCH_GRID), ri_value)
+    ok = crs < threshold
+    best: tuple[float, float] | None = None  # (|x - x0|, x)
+    for side in (1, -1):
+        beyond = np.flatnonzero(ok & (side * (_SEARCH_GRID - x0) > 0))
+        if not len(beyond):
+            continue
+        k = int(beyond[0] if side > 0 else beyond[-1])
+        inside = float(_SEARCH_GRID[k])
+        neighbour = k - side
+        outside = x0
+        if 0 <= neighbour < len(_SEARCH_GRID) and side * (_SEARCH_GRID[neighbour] - x0) > 0:
+            outside = float(_SEARCH_GRID[neighbour])
+        for _ in range(6):  # each round narrows the bracket 64-fold
+            if abs(inside - outside) < 1e-13:
+                break
+            xs = np.linspace(outside, inside, 66)[1:-1]
+            passed = _cr_with(raw, i, j, np.exp(xs), ri_value) < threshold
+            first = int(np.argmax(passed)) if passed.any() else len(xs)
+            if first < len(xs):
+                inside = float(xs[first])
+            if first > 0:
+                outside = float(xs[first - 1])
+        if best is None or abs(inside - x0) < best[0]:
+            best = (abs(inside - x0), inside)
+    if best is None:
+        return None
+    target = math.exp(best[1])
+    if not round_to_scale:
+        cr = float(_cr_with(raw, i, j, np.asarray([target]), ri_value)[0])
+        return _Move(i, j, target, target, best[0], cr, deviation)
+    scale_cr = _cr_with(raw, i, j, _SCALE_ARRAY, ri_value)
+    passing = np.flatnonzero(scale_cr < threshold)
+    if not len(passing):
+        return None
+    dist = np.abs(np.log(_SCALE_ARRAY[passing]) - x0)
+    k = int(passing[int(np.argmin(dist))])
+    new = float(_SCALE_ARRAY[k])
+    return _Move(i, j, new, target, abs(math.log(new) - x0), float(scale_cr[k]), deviation)
+
+
+def _greedy_move(
+    raw: FloatArray, i: int, j: int, *, ri_value: float, round_to_scale: bool, deviation: float
+) -> _Move:
+    """The value of a_ij within 1/9..9 (on Saaty's scale with ``round_to_scale``) that
+    leaves the lowest CR."""
+    old = float(raw[i, j])
+    values = _SCALE_ARRAY if round_to_scale else np.exp(_SEARCH_GRID)
+    crs = _cr_with(raw, i, j, values, ri_value)
+    k = int(np.argmin(crs))
+    new = float(values[k])
+    return _Move(i, j, new, new, abs(math.log(new / old)), float(crs[k]), deviation)
+
+
 def _repair_checked(
     checked: _Checked,
     *,
@@ -1657,7 +1775,7 @@ def _repair_checked(
     threshold: float,
     round_to_scale: bool,
     max_steps: int | None,
-    rule: str = "leave-one-out",
+    rule: str = "smallest",
 ) -> RepairResult:
     def run(c: _Checked) -> AHPResult:
         return _evaluate(
@@ -1680,30 +1798,70 @@ def _repair_checked(
     changed = np.zeros_like(given)
     steps: list[dict[str, Any]] = []
     ri_value = table.ri(n, node=node)
-    while current.cr >= threshold and len(steps) < limit:
+    while current.cr >= threshold and len(steps) < limit and ri_value > 0:
         a, w = current.matrix, current.weights
         deviation = np.abs(np.log(a * w[None, :] / w[:, None]))
         rows, cols = np.nonzero(np.triu(given & ~changed, 1))
         if not len(rows):
             break
         dev = deviation[rows, cols]
-        if rule == "deviation":
-            k = int(np.argmax(dev))
-            target = float(w[rows[k]] / w[cols[k]])
+        kind = rule
+        if rule == "smallest":
+            moves = [
+                _smallest_move(
+                    raw,
+                    int(i),
+                    int(j),
+                    ri_value=ri_value,
+                    threshold=threshold,
+                    round_to_scale=round_to_scale,
+                    deviation=float(d),
+                )
+                for i, j, d in zip(rows, cols, dev, strict=True)
+            ]
+            found = [m for m in moves if m is not None]
+            if found:
+                # the smallest change; ties (within 1e-9): the lower CR, the most deviating,
+                # then reading order (a_12, a_13, ..., a_23, ...)
+                move = min(
+                    found,
+                    key=lambda m: (round(m.change, 9), round(m.cr, 9), -round(m.deviation, 9)),
+                )
+            else:
+                kind = "greedy"
+                tries = [
+                    _greedy_move(
+                        raw,
+                        int(i),
+                        int(j),
+                        ri_value=ri_value,
+                        round_to_scale=round_to_scale,
+                        deviation=float(d),
+                    )
+                    for i, j, d in zip(rows, cols, dev, strict=True)
+                ]
+                move = min(tries, key=lambda m: (round(m.cr, 12), m.change, -m.deviation))
+                if move.cr >= current.cr - 1e-12:
+                    break
+            i, j, new, target = move.i, move.j, move.new, move.target
         else:
-            implied, lam = _leave_one_out(raw, rows, cols)
-            ci = np.maximum((lam - n) / (n - 1), 0.0)
-            cr = np.where(np.isfinite(ci), ci / ri_value, np.inf)
-            # the lowest CR once the judgement follows the others; ties: the most deviating
-            order = np.lexsort((-dev, np.round(cr, 12)))
-            k = int(order[0])
-            target = float(implied[k])
-        i, j = int(rows[k]), int(cols[k])
-        if dev[k] <= 1e-12 or not math.isfinite(target):
-            break
-        new = nearest_scale_value(target) if round_to_scale else target
-        if abs(math.log(new / raw[i, j])) < 1e-12:
-            new = target
+            if rule == "deviation":
+                k = int(np.argmax(dev))
+                target = float(w[rows[k]] / w[cols[k]])
+            else:
+                implied, lam = _leave_one_out(raw, rows, cols)
+                ci = np.maximum((lam - n) / (n - 1), 0.0)
+                cr = np.where(np.isfinite(ci), ci / ri_value, np.inf)
+                # the lowest CR once the judgement follows the others; ties: the most deviating
+                order = np.lexsort((-dev, np.round(cr, 12)))
+                k = int(order[0])
+                target = float(implied[k])
+            i, j = int(rows[k]), int(cols[k])
+            if dev[k] <= 1e-12 or not math.isfinite(target):
+                break
+            new = nearest_scale_value(target) if round_to_scale else target
+            if abs(math.log(new / raw[i, j])) < 1e-12:
+                new = target
         old = float(raw[i, j])
         raw[i, j], raw[j, i] = new, 1.0 / new
         changed[i, j] = True
@@ -1715,7 +1873,9 @@ def _repair_checked(
                 "column": labels[j],
                 "old_value": old,
                 "new_value": new,
-                "consistent_value": target,
+                "target_value": target,
+                "log_change": abs(math.log(new / old)),
+                "kind": kind,
                 "cr_before": current.cr,
                 "cr_after": after.cr,
             }
@@ -1762,31 +1922,41 @@ def repair(
     threshold: float = 0.10,
     round_to_scale: bool = True,
     max_steps: int | None = None,
-    rule: str = "leave-one-out",
+    rule: str = "smallest",
     tolerance: float = _DEFAULT_TOLERANCE,
     node: str = "matrix",
 ) -> RepairResult:
-    """Bring CR below ``threshold`` by changing few judgements, one at a time.
+    """Bring CR below ``threshold`` by the smallest change of the judgements.
 
-    ``rule="leave-one-out"`` (default): for every given judgement a_ij (i < j, not
-    changed before) drop it, complete the matrix by Harker's method and note the
-    value the other judgements imply for it and the CR that results; change the
-    judgement whose change lowers CR most (ties: the one deviating most) to that
-    implied value. ``rule="deviation"``: change the judgement with the largest
-    ``|ln(a_ij·w_j/w_i)|`` to its consistent value w_i/w_j (Saaty 2003). Either way
-    the new value is rounded to the nearest value on Saaty's scale
-    (``round_to_scale``; when rounding would leave it unchanged the exact value is
-    used) and everything is recomputed. It stops once CR < threshold, or after
-    ``max_steps`` (default: every judgement once). Completed (missing) judgements
-    are never changed; they are re-completed. Every change is reported: the judges
-    should confirm it.
+    ``rule="smallest"`` (default): for every given judgement a_ij (i < j) find, by a
+    1-D search on the log scale within Saaty's range 1/9..9 and everything else
+    fixed, the value closest to the current one that brings CR below the threshold
+    (CR is convex in ln a_ij, so the passing values form one interval; the search
+    finds its nearer end to 1e-12); change the judgement whose change
+    ``|ln(new/old)|`` is smallest (ties: the lower CR after, then the judgement that
+    deviates most from the priorities). With ``round_to_scale`` (default) only
+    values of Saaty's scale are proposed: the passing scale value nearest the
+    current one, and the sizes compared are those of the rounded changes
+    (``target_value`` keeps the exact value). Only when no single change suffices
+    does it go greedy: change the judgement (to the value within 1/9..9) that
+    lowers CR most, then look for the smallest single change again, and so on.
+
+    The older rules remain: ``"leave-one-out"`` changes the judgement whose removal
+    (Harker completion) lowers CR most to the value the other judgements imply;
+    ``"deviation"`` the one with the largest ``|ln(a_ij·w_j/w_i)|`` to w_i/w_j
+    (Saaty 2003); both repeat until CR < threshold.
+
+    Every rule stops once CR < threshold, or after ``max_steps`` (default: every
+    judgement once). Completed (missing) judgements are never changed; they are
+    re-completed. Every change is reported (old value, new value, CR after): the
+    judges should confirm it.
 
     >>> m = [[1, 2, 4, "1/8"], [None, 1, 2, 4], [None, None, 1, 2], [None, None, None, 1]]
     >>> r = repair(m, labels=list("abcd"))
-    >>> r.steps[["row", "column", "old_value", "new_value"]].values.tolist()
-    [['a', 'd', 0.125, 8.0]]
-    >>> r.success, round(r.result.cr, 12)
-    (True, 0.0)
+    >>> r.steps[["row", "column", "old_value", "new_value", "kind"]].values.tolist()
+    [['a', 'd', 0.125, 2.0, 'smallest']]
+    >>> r.success, round(r.result.cr, 4)
+    (True, 0.0923)
     """
     method = _method(method)
     table = _ri_table(ri)
@@ -2332,7 +2502,7 @@ _GLOBAL_COLUMNS = [
     "parent",
     "depth",
 ]
-_LEVEL_COLUMNS = ["depth", "n_elements", "weighted_ci", "weighted_ri", "cr", "cumulative_cr"]
+_LEVEL_COLUMNS = ["depth", "n_elements", "weighted_ci", "weighted_ri", "cr_share"]
 _ALTERNATIVE_COLUMNS = ["alternative", "name", "name_zh", "weight", "rank"]
 _SUGGESTION_COLUMNS = [
     "node",
@@ -2380,8 +2550,11 @@ class HierarchyResult:
       from that criterion down to the leaf joined by ``/``); the global weights sum to 1;
     - ``weights``: every node below the goal with its local and global weight;
     - ``cr``: Saaty's consistency ratio of the whole hierarchy
-      ``Σ g_j CI_j / Σ g_j RI_j`` over every compared node j with global weight g_j;
-      ``levels`` gives it level by level with the cumulative sum (层次总排序一致性检验);
+      ``Σ g_j CI_j / Σ g_j RI_j`` over every compared node j with global weight g_j
+      (the one hierarchy verdict: ``consistent`` is ``cr < threshold``); ``levels``
+      splits it by depth: each level's ``weighted_ci``, ``weighted_ri`` and
+      ``cr_share`` = its Σ g_j CI_j over the whole Σ g_j RI_j, so the shares add up to
+      ``cr`` (no level has a verdict of its own);
     - ``alternatives`` (when the hierarchy has alternatives): their synthesised weights;
     - ``suggestions`` (the worst judgements of each inconsistent node), ``repairs``
       (with ``repair=True``), ``completed`` (Harker) and ``judges`` (group decisions).
@@ -2568,7 +2741,7 @@ def analyze(
     aggregation: str | None = None,
     repair: bool = False,
     round_to_scale: bool = True,
-    repair_rule: str = "leave-one-out",
+    repair_rule: str = "smallest",
     tolerance: float = _DEFAULT_TOLERANCE,
 ) -> HierarchyResult:
     """Compute a hierarchy: local priorities at every node, global weights, consistency.
@@ -2756,29 +2929,27 @@ def analyze(
     ci = np.asarray([r.ci for r in results])
     ri_values = np.asarray([r.ri for r in results])
     depth = np.asarray([node_depth[r.node] for r in results])
+    total_ri = float(np.sum(g * ri_values))
+    total_ci = float(np.sum(g * ci))
+    hierarchy_cr = (
+        total_ci / total_ri if total_ri > 0 else (0.0 if math.isfinite(total_ci) else math.nan)
+    )
+    # Each level's share of that one ratio (Σ_level g_j CI_j / Σ_all g_j RI_j): the shares
+    # add up to CR_H, so the table explains the headline and gives no verdict of its own.
     level_rows = []
-    cumulative = 0.0
     for d in sorted(set(depth.tolist())):
         mask = depth == d
         wci = float(np.sum(g[mask] * ci[mask]))
         wri = float(np.sum(g[mask] * ri_values[mask]))
-        level_cr = wci / wri if wri > 0 else (0.0 if math.isfinite(wci) else math.nan)
-        cumulative += level_cr
         level_rows.append(
             {
                 "depth": d,
                 "n_elements": int(mask.sum()),
                 "weighted_ci": wci,
                 "weighted_ri": wri,
-                "cr": level_cr,
-                "cumulative_cr": cumulative,
+                "cr_share": wci / total_ri if total_ri > 0 else math.nan,
             }
         )
-    total_ri = float(np.sum(g * ri_values))
-    total_ci = float(np.sum(g * ci))
-    hierarchy_cr = (
-        total_ci / total_ri if total_ri > 0 else (0.0 if math.isfinite(total_ci) else math.nan)
-    )
     if math.isnan(hierarchy_cr):
         consistent = all(r.consistent for r in results)
     else:

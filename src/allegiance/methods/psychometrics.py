@@ -31,7 +31,9 @@ For a block on its own (no PLS model), :func:`block_reliability` uses the
 block's first principal component (of the correlation matrix) for the loadings
 and weights, as R plspm's ``unidim`` does; its ``rho_c`` is then
 Dillon-Goldstein's rho, and ``eig_1st``/``eig_2nd`` show how one-dimensional
-the block is.
+the block is. Given weights (say a PLS model's outer weights) replace the
+first component, and rho_A, rho_c, AVE and the Fornell-Larcker table are then
+those a PLS program reports for that model.
 
 >>> import numpy as np
 >>> r = np.array([[1.0, 0.5, 0.4], [0.5, 1.0, 0.3], [0.4, 0.3, 1.0]])
@@ -382,23 +384,29 @@ class ReliabilityResult:
     """Reliability and discriminant validity of item blocks (no PLS model).
 
     ``reliability`` columns: ``construct | n | k | alpha | alpha_std | rho_c |
-    ave | eig_1st | eig_2nd`` (loadings from each block's first principal
-    component; ``rho_c`` is Dillon-Goldstein's rho); ``htmt``: constructs x
-    constructs; ``cross_loadings``: items x constructs (correlation of each item
-    with each block's first-component score); ``vif``: construct, item, vif.
+    rho_a | ave | eig_1st | eig_2nd``; ``fornell_larcker``: constructs x constructs
+    (√AVE on the diagonal, composite correlations below, NaN above); ``htmt``:
+    constructs x constructs; ``cross_loadings``: items x constructs (correlation of
+    each item with each block's composite); ``vif``: construct, item, vif.
+    ``weights`` tells where each block's composite came from: ``first_component``
+    (the block's first principal component, so ``rho_c`` is Dillon-Goldstein's rho)
+    or ``given`` (weights passed in, e.g. a PLS model's outer weights).
     """
 
     blocks: dict[str, tuple[str, ...]]
     n: int
     reliability: pd.DataFrame
+    fornell_larcker: pd.DataFrame
     htmt: pd.DataFrame
     cross_loadings: pd.DataFrame
     vif: pd.DataFrame
+    weights: dict[str, str] = field(default_factory=dict)
     warnings: tuple[Message, ...] = ()
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {
             "reliability": self.reliability,
+            "fornell_larcker": self.fornell_larcker.rename_axis("construct"),
             "htmt": self.htmt.rename_axis("construct"),
             "cross_loadings": self.cross_loadings.rename_axis("item"),
             "vif": self.vif,
@@ -408,6 +416,7 @@ class ReliabilityResult:
         return {
             "method": "block_reliability",
             "blocks": {k: list(v) for k, v in self.blocks.items()},
+            "weights": dict(self.weights),
             "n": self.n,
             "tables": {name: records(frame) for name, frame in self.tables().items()},
             "warnings": [w.to_dict() for w in self.warnings],
@@ -431,16 +440,45 @@ def _first_component(r: FloatArray) -> tuple[FloatArray, FloatArray]:
     return vals, v1 * math.sqrt(max(float(vals[0]), 0.0))
 
 
+def _given_weights(name: str, items: Sequence[str], given: Any) -> FloatArray:
+    """A block's weights from a mapping item -> weight or a sequence in item order."""
+    if isinstance(given, Mapping):
+        missing = [i for i in items if i not in given]
+        if missing:
+            raise ValidationError(
+                "psychometrics.error.weights_missing", construct=name, items=", ".join(missing)
+            )
+        w = np.asarray([float(given[i]) for i in items], dtype=np.float64)
+    else:
+        w = np.asarray(list(given), dtype=np.float64)
+    if w.shape != (len(items),) or not np.isfinite(w).all() or not np.any(w):
+        raise ValidationError(
+            "psychometrics.error.bad_weights", construct=name, k=len(items), found=str(w.shape)
+        )
+    return w
+
+
 def block_reliability(
     data: pd.DataFrame,
     /,
     *,
     blocks: Mapping[str, Sequence[str]],
     nan_policy: NanPolicy = "listwise",
+    weights: Mapping[str, Mapping[str, float] | Sequence[float]] | None = None,
 ) -> ReliabilityResult:
     """Reliability of each block and the discriminant validity between blocks (see the module).
 
     ``blocks`` maps a name to its items, e.g. ``{"Image": ["IMAG1", "IMAG2"]}``.
+    Each block is summarised by a composite of its standardised items: by default
+    its first principal component (as R plspm's ``unidim``); ``weights`` maps a
+    block to its own weights (``{item: weight}`` or a list in item order, on the
+    standardised items, any scale) - e.g. a PLS model's outer weights, which gives
+    the loadings, rho_c, rho_A, AVE and Fornell-Larcker table a PLS program reports.
+    The loadings are the items' correlations with the composite; ``rho_a`` is
+    Dijkstra & Henseler's rho_A from the weights (1 for a single item; with equal
+    weights it equals ``alpha_std``); the Fornell-Larcker table compares √AVE with
+    the composites' correlations.
+
     Missing answers: ``listwise`` (default) uses the rows where every item is
     answered; ``pairwise`` uses every pair of answers for each correlation.
     """
@@ -451,6 +489,14 @@ def block_reliability(
             "psychometrics.error.bad_nan_policy",
             value=str(nan_policy),
             allowed=", ".join(_NAN_POLICIES),
+        )
+    given = dict(weights or {})
+    unknown = [k for k in given if k not in blocks]
+    if unknown:
+        raise ValidationError(
+            "psychometrics.error.weights_unknown_block",
+            names=", ".join(map(str, unknown)),
+            blocks=", ".join(map(str, blocks)),
         )
     names = list(blocks)
     items = [str(i) for b in blocks.values() for i in b]
@@ -473,16 +519,25 @@ def block_reliability(
     corr = cov / np.outer(sd, sd)
     np.fill_diagonal(corr, 1.0)
     rows = []
-    weights = np.zeros((len(items), len(names)))
+    weight_matrix = np.zeros((len(items), len(names)))
     start = 0
     vif_rows: list[dict[str, Any]] = []
+    source: dict[str, str] = {}
     for j, name in enumerate(names):
         size = len(blocks[name])
         idx = np.arange(start, start + size)
         start += size
         r = corr[np.ix_(idx, idx)]
         vals, lam = _first_component(r)
-        weights[idx, j] = np.linalg.solve(r, lam) if size > 1 else 1.0
+        if name in given:
+            w = _given_weights(name, [str(i) for i in blocks[name]], given[name])
+            source[name] = "given"
+        else:
+            w = np.linalg.solve(r, lam) if size > 1 else np.ones(1)
+            source[name] = "first_component"
+        w = w / math.sqrt(float(w @ r @ w))  # the composite has variance 1
+        lam = r @ w  # loadings: the items' correlations with the composite
+        weight_matrix[idx, j] = w
         rows.append(
             {
                 "construct": name,
@@ -491,6 +546,7 @@ def block_reliability(
                 "alpha": alpha_from_cov(cov[np.ix_(idx, idx)]) if size > 1 else np.nan,
                 "alpha_std": standardized_alpha(r) if size > 1 else np.nan,
                 "rho_c": composite_reliability(lam),
+                "rho_a": rho_a(r, w),
                 "ave": average_variance_extracted(lam),
                 "eig_1st": float(vals[0]),
                 "eig_2nd": float(vals[1]) if size > 1 else np.nan,
@@ -499,17 +555,25 @@ def block_reliability(
         block_vif = vif(r)
         for pos, item in zip(idx, block_vif.to_numpy(), strict=True):
             vif_rows.append({"construct": name, "item": items[pos], "vif": float(item)})
-    # first-component scores have variance w'Rw; correlations of items with them:
-    var = np.einsum("pk,pq,qk->k", weights, corr, weights)
-    cross = (corr @ weights) / np.sqrt(var)
+    # every composite has variance 1, so these are correlations
+    cross = corr @ weight_matrix
+    composite_corr = weight_matrix.T @ corr @ weight_matrix
+    np.fill_diagonal(composite_corr, 1.0)
     item_index = pd.Index(items)
+    name_index = pd.Index(names)
     corr_frame = pd.DataFrame(corr, index=item_index, columns=item_index)
+    reliability = pd.DataFrame(rows)
+    ave = pd.Series(reliability["ave"].to_numpy(), index=name_index)
     return ReliabilityResult(
         blocks={k: tuple(str(i) for i in v) for k, v in blocks.items()},
         n=n,
-        reliability=pd.DataFrame(rows),
+        reliability=reliability,
+        fornell_larcker=fornell_larcker(
+            pd.DataFrame(composite_corr, index=name_index, columns=name_index), ave
+        ),
         htmt=htmt(corr_frame, blocks=blocks),
-        cross_loadings=pd.DataFrame(cross, index=item_index, columns=pd.Index(names)),
+        cross_loadings=pd.DataFrame(cross, index=item_index, columns=name_index),
         vif=pd.DataFrame(vif_rows, columns=["construct", "item", "vif"]),
+        weights=source,
         warnings=tuple(warnings),
     )

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -492,6 +492,29 @@ class PathModel:
         """The answer scale of ``item``: its construct's, else the model's, else None."""
         c = self.construct(self.construct_of(item))
         return c.scale if c.scale is not None else self.scale
+
+    def rename_items(self, mapping: Mapping[str, str], /) -> PathModel:
+        """The same model with items renamed (``{old: new}``), e.g. to a data file's columns.
+
+        Every old name must be an item of the model; items not named keep their names.
+
+        >>> m = PathModel.from_syntax("Value =~ PERV1 + PERV2")
+        >>> m.rename_items({"PERV1": "price_given_quality"}).items
+        ('price_given_quality', 'PERV2')
+        """
+        known = set(self.items)
+        unknown = [old for old in mapping if old not in known]
+        if unknown:
+            raise _fail(
+                "pls.error.rename_unknown_items",
+                items=", ".join(unknown),
+                known=", ".join(self.items),
+            )
+        renamed = tuple(
+            replace(c, items=tuple(str(mapping.get(i, i)) for i in c.items))
+            for c in self.constructs
+        )
+        return replace(self, constructs=renamed)
 
     def label(self, name: str, lang: str | None = None, /) -> str:
         """A construct's name for people: ``name_zh`` in Chinese when given."""

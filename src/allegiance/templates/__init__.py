@@ -1,6 +1,6 @@
-"""Templates shipped with allegiance: AHP hierarchies, PLS path models, surveys.
-
-Files live in sub-folders by kind (``hierarchies/``, ``models/``, ``surveys/``) as YAML.
+"""Templates shipped with allegiance, as YAML in one sub-folder per kind (:func:`kinds`):
+AHP hierarchies (``hierarchies/``), PLS path models (``models/``) and the other kinds
+added beside them. Survey templates are not here yet: they come with the survey issue.
 """
 
 from __future__ import annotations
