@@ -53,3 +53,20 @@ def test_duckdb_settings_apply(tmp_path: Path) -> None:
         assert eng.to_pandas(eng.table(FRAME).count()) == 4
         limit = eng.con.raw_sql("select current_setting('threads')").fetchall()[0][0]
         assert int(limit) == 1
+
+
+def test_frames_with_arrow_types_and_missing_values(engine: Engine) -> None:
+    frame = pd.DataFrame(
+        {
+            "customer": [1, 2, 3],
+            "joined": pd.to_datetime(["2024-01-01", None, "2024-02-01"]).astype(
+                "timestamp[us][pyarrow]"
+            ),
+            "segment": pd.array(["a", None, "b"], dtype="string[pyarrow]"),
+        }
+    )
+    t = engine.table(frame)
+    got = engine.to_pandas(t.order_by("customer"))
+    assert got["segment"].isna().tolist() == [False, True, False]
+    assert got["joined"].isna().tolist() == [False, True, False]
+    assert engine.to_pandas(t.segment.count()) == 2

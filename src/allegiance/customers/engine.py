@@ -70,7 +70,11 @@ class Engine:
                     table = ibis.memtable(source)
                 else:
                     # a temporary view: nothing is written to a Spark warehouse folder
-                    self._spark.createDataFrame(source).createOrReplaceTempView(tname)
+                    # through Arrow, so Arrow-backed dtypes and missing values keep their types
+                    import pyarrow as pa
+
+                    arrow = pa.Table.from_pandas(source, preserve_index=False)
+                    self._spark.createDataFrame(arrow).createOrReplaceTempView(tname)
                     table = self.con.table(tname)
         elif isinstance(source, str | os.PathLike):
             path = Path(source)
