@@ -89,6 +89,7 @@ def _register() -> None:
         comments,
         compare,
         csi,
+        customers,
         demo,
         drivers,
         kano,
@@ -109,6 +110,7 @@ def _register() -> None:
     compare.register(app)
     comments.register(app)
     clv.register(app)
+    customers.register(app)
     project.register(app)
 
 

@@ -11,6 +11,7 @@ from allegiance.generate import (  # noqa: F401
     activity,
     complaints,
     customers,
+    engagement,
     journey,
     servqual_extra,
     survey,

@@ -1,0 +1,118 @@
+"""Reading customer tables: column mapping, types, and errors naming file, column, row, value."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from tests.customers import _frames as F
+
+from allegiance.customers.engine import Engine, connect
+from allegiance.customers.inputs import (
+    DatabaseSource,
+    activity_layout,
+    load_mapping,
+    read_source,
+    resolve_columns,
+)
+from allegiance.errors import ConfigError, InputError
+
+
+def test_mapping_renames_and_types(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "sales.csv"
+    F.EVENTS.to_csv(path, index=False)
+    t = read_source(engine, path, kind="activity", mapping=F.MAPPING)
+    assert activity_layout(t) == "events"
+    assert set(t.columns) == {"customer", "date", "event", "amount", "product"}
+    schema = t.schema()
+    assert schema["date"].is_date()
+    assert schema["amount"].is_floating()
+    got = engine.to_pandas(t.order_by(["customer", "date", "event"]))
+    assert pd.Timestamp(got["date"].iloc[0]).date() == dt.date(2024, 1, 5)
+    assert got["amount"].sum() == pytest.approx(194.0)
+
+
+def test_usual_names_are_found_without_a_mapping() -> None:
+    found = resolve_columns("activity", ["Customer_ID", "month", "amount", "n_purchases"])
+    assert found == {
+        "customer": "Customer_ID",
+        "date": "month",
+        "amount": "amount",
+        "n_purchases": "n_purchases",
+    }
+
+
+def test_bad_values_name_file_column_row_value(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    frame = pd.DataFrame(
+        {
+            "customer": ["a", "b", "c", "d"],
+            "date": ["2024-01-01", "2024-01-02", "soon", "2024-02-01"],
+            "amount": ["1.5", "2", "3", "x9"],
+            "event": ["purchase", "purchase", "refund", "purchase"],
+        }
+    )
+    frame.to_csv(path, index=False)
+    with connect() as eng:
+        with pytest.raises(InputError) as err:
+            read_source(eng, path, kind="activity")
+        text = str(err.value)
+        assert "bad.csv" in text
+        assert "'date'" in text
+        assert "row 3" in text
+        assert "'soon'" in text
+        assert "a date" in text
+        good_dates = frame.assign(date=["2024-01-01"] * 4)
+        with pytest.raises(InputError, match=r"'amount'.*row 4.*'x9'.*a number"):
+            read_source(eng, good_dates, kind="activity")
+        with pytest.raises(InputError, match=r"'event'.*row 3.*'refund'.*purchase, holding"):
+            read_source(eng, good_dates.assign(amount=1.0), kind="activity")
+        missing = frame.drop(columns="amount")
+        with pytest.raises(
+            InputError, match=r"needs a column for 'amount'.*tried: amount, revenue"
+        ):
+            read_source(eng, missing, kind="activity")
+        with pytest.raises(InputError, match="'spend'"):
+            read_source(eng, frame, kind="activity", mapping={"amount": "spend"})
+        null_id = frame.assign(customer=["a", None, "c", "d"], date="2024-01-01", amount=1.0)
+        with pytest.raises(InputError, match=r"'customer'.*row 2"):
+            read_source(eng, null_id.assign(event="purchase"), kind="activity")
+
+
+def test_mapping_file_is_checked(tmp_path: Path) -> None:
+    path = tmp_path / "columns.yaml"
+    path.write_text("activity:\n  customer: cust_no\n  date: txn_date\n", encoding="utf-8")
+    assert load_mapping(path) == {"activity": {"customer": "cust_no", "date": "txn_date"}}
+    assert load_mapping({"customers": {"join_date": "opened"}}) == {
+        "customers": {"join_date": "opened"}
+    }
+    with pytest.raises(ConfigError, match="unknown table 'sales'"):
+        load_mapping({"sales": {"customer": "x"}})
+    with pytest.raises(ConfigError, match="no column role 'price'"):
+        load_mapping({"activity": {"price": "x"}})
+    path.write_text("activity: [1, 2\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_mapping(path)
+
+
+def test_database_table_through_sqlalchemy(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    db = sa.create_engine(url)
+    with db.begin() as conn:
+        F.CUSTOMERS.assign(join_date=F.CUSTOMERS["join_date"].astype(str)).to_sql(
+            "clients", conn, index=False
+        )
+    db.dispose()
+    with connect() as eng:
+        t = read_source(eng, f"{url}#clients", kind="customers")
+        got = eng.to_pandas(t.order_by("customer"))
+        assert got["customer"].tolist() == ["a", "b", "c", "d"]
+        assert pd.Timestamp(got["join_date"].iloc[0]).date() == dt.date(2020, 1, 15)
+        with pytest.raises(InputError, match="nothere"):
+            read_source(eng, DatabaseSource(url, "nothere"), kind="customers")
+    with pytest.raises(InputError, match="URL#table"):
+        DatabaseSource.parse("sqlite:///x.db")
