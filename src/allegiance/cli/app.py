@@ -93,6 +93,7 @@ def _register() -> None:
         demo,
         drivers,
         kano,
+        loyalty,
         pls,
         project,
         score,
@@ -111,6 +112,7 @@ def _register() -> None:
     comments.register(app)
     clv.register(app)
     customers.register(app)
+    loyalty.register(app)
     project.register(app)
 
 

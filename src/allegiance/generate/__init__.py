@@ -13,6 +13,7 @@ from allegiance.generate import (  # noqa: F401
     customers,
     engagement,
     journey,
+    loyalty_events,
     servqual_extra,
     survey,
     waves,
