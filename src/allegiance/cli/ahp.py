@@ -31,6 +31,7 @@ from allegiance.cli.common import (
     emit,
     envelope,
     h,
+    resolve_input,
     stderr,
     write_csv,
 )
@@ -88,13 +89,9 @@ _VIEW: dict[str, list[str]] = {
 def _resolve(file: Path, project: Path | None) -> Path:
     """A relative FILE not found here is looked up in the project folder, its data folder,
     then among the shipped hierarchy templates."""
-    if file.is_absolute() or file.exists():
-        return file
-    if project is not None:
-        root = project.expanduser()
-        for candidate in (root / file, root / "data" / file):
-            if candidate.exists():
-                return candidate
+    found = resolve_input(file, project)
+    if found.exists() or file.is_absolute():
+        return found
     if not file.suffix and len(file.parts) == 1:
         from allegiance.templates import template_path
 

@@ -35,6 +35,7 @@ from allegiance.cli.common import (
     ProjectOpt,
     emit,
     h,
+    resolve_input,
 )
 from allegiance.errors import DataFileError, ValidationError
 from allegiance.i18n import Message, t
@@ -80,16 +81,6 @@ class Loaded:
     inputs: dict[str, Any]
 
 
-def _resolve(file: Path, project: Path | None) -> Path:
-    if file.is_absolute() or file.exists() or project is None:
-        return file
-    root = project.expanduser()
-    for candidate in (root / file, root / "data" / file):
-        if candidate.exists():
-            return candidate
-    return file
-
-
 def _dates(series: pd.Series[Any]) -> pd.Series[Any]:
     if pd.api.types.is_datetime64_any_dtype(series):
         return series
@@ -114,7 +105,7 @@ def load(
     """Read FILE and say what it is (see the module docstring)."""
     from allegiance.io.reader import read_table
 
-    path = _resolve(file, project)
+    path = resolve_input(file, project)
     table = read_table(path, encoding=encoding)
     frame = table.frame.rename(columns={k: v for k, v in ALIASES.items() if k in table.frame})
     cols = set(frame.columns)
@@ -404,7 +395,7 @@ def survival_cmd(
     from allegiance.io.reader import read_table
     from allegiance.methods.clv import kaplan_meier
 
-    path = _resolve(file, project)
+    path = resolve_input(file, project)
     table = read_table(path, encoding=encoding)
     result = kaplan_meier(table.frame, duration=duration, event=event, by=by)
     inputs = {"file": str(path), "rows": len(table.frame), "duration": duration, "event": event}

@@ -35,6 +35,7 @@ from allegiance.cli.common import (
     ProjectOpt,
     emit,
     h,
+    resolve_input,
 )
 from allegiance.cli.display import Displayed, translate_value
 from allegiance.errors import ConfigError
@@ -93,17 +94,6 @@ comments_app = typer.Typer(
 # --------------------------------------------------------------------------------------------
 
 
-def _resolve(file: Path, project: Path | None) -> Path:
-    """A relative FILE not found here is looked up in the project folder and its data folder."""
-    if file.is_absolute() or file.exists() or project is None:
-        return file
-    root = project.expanduser()
-    for candidate in (root / file, root / "data" / file):
-        if candidate.exists():
-            return candidate
-    return file
-
-
 def _load(
     file: Path,
     *,
@@ -112,7 +102,7 @@ def _load(
     sheet: str | None,
     columns: Sequence[str | None],
 ) -> DataTable:
-    path = _resolve(file, project)
+    path = resolve_input(file, project)
     table = read_table(path, encoding=encoding, sheet=sheet)
     require_columns(table.frame, [c for c in dict.fromkeys(columns) if c is not None], file=path)
     return table

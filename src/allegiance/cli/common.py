@@ -39,6 +39,17 @@ def h(key: str) -> str:
     return t(key)
 
 
+def resolve_input(file: Path, project: Path | None) -> Path:
+    """A relative FILE not found here is looked up in the project folder and its data folder."""
+    if file.is_absolute() or file.exists() or project is None:
+        return file
+    root = project.expanduser()
+    for candidate in (root / file, root / "data" / file):
+        if candidate.exists():
+            return candidate
+    return file
+
+
 def _lang_callback(value: str | None) -> str | None:
     if value is not None:
         try:

@@ -24,6 +24,7 @@ from allegiance.cli.common import (
     ProjectOpt,
     emit,
     h,
+    resolve_input,
 )
 from allegiance.cli.display import Displayed
 from allegiance.errors import ValidationError
@@ -52,17 +53,6 @@ SheetOpt = Annotated[str | None, typer.Option("--sheet", help=h("cli.score.opt.s
 ConfidenceOpt = Annotated[float, typer.Option("--confidence", help=h("cli.score.opt.confidence"))]
 AdjustOpt = Annotated[str, typer.Option("--adjust", help=h("cli.compare.opt.adjust"))]
 AlphaOpt = Annotated[float, typer.Option("--alpha", help=h("cli.compare.opt.alpha"))]
-
-
-def _resolve(file: Path, project: Path | None) -> Path:
-    """A relative FILE not found here is looked up in the project folder and its data folder."""
-    if file.is_absolute() or file.exists() or project is None:
-        return file
-    root = project.expanduser()
-    for candidate in (root / file, root / "data" / file):
-        if candidate.exists():
-            return candidate
-    return file
 
 
 def _names(value: str | None, *, option: str) -> list[str]:
@@ -95,7 +85,7 @@ class _Loaded:
 def _load(file: Path, *, project: Path | None, encoding: str | None, sheet: str | None) -> _Loaded:
     from allegiance.io.reader import read_table
 
-    path = _resolve(file, project)
+    path = resolve_input(file, project)
     table = read_table(path, encoding=encoding, sheet=sheet)
     return _Loaded(table, table.frame.copy(), path)
 
@@ -149,7 +139,7 @@ def _csi_index(hierarchy: Path | None, project: Path | None, n_boot: int, seed: 
 
     source = template_path("hierarchies", "calculation_standard")
     if hierarchy is not None:
-        source = _resolve(hierarchy, project)
+        source = resolve_input(hierarchy, project)
     analysed = ahp.analyze(ahp.load_hierarchy(source))
     return CSIIndex(hierarchy=analysed, name=INDEX, n_boot=n_boot, seed=seed)
 

@@ -25,6 +25,7 @@ from allegiance.cli.common import (
     ProjectOpt,
     emit,
     h,
+    resolve_input,
 )
 from allegiance.i18n import Message, current_lang, t
 
@@ -47,22 +48,11 @@ ConfidenceOpt = Annotated[float, typer.Option("--confidence", help=h("cli.csi.op
 SheetOpt = Annotated[str | None, typer.Option("--sheet", help=h("cli.csi.opt.sheet"))]
 
 
-def _resolve(file: Path, project: Path | None) -> Path:
-    """A relative file not found here is looked up in the project folder and its data folder."""
-    if file.is_absolute() or file.exists() or project is None:
-        return file
-    root = project.expanduser()
-    for candidate in (root / file, root / "data" / file):
-        if candidate.exists():
-            return candidate
-    return file
-
-
 def hierarchy_file(value: str, *, project: Path | None = None) -> Path:
     """``--hierarchy``: an existing file, else the name of a shipped hierarchy template."""
     from allegiance.templates import names, template_path
 
-    path = _resolve(Path(value).expanduser(), project)
+    path = resolve_input(Path(value).expanduser(), project)
     if path.is_file():
         return path
     if value in names(TEMPLATE_KIND) or not Path(value).suffix:
@@ -228,7 +218,7 @@ def csi_cmd(
             plan.factors, plan.columns or (None,) * len(plan.factors), strict=True
         )
     }
-    path = _resolve(file, project)
+    path = resolve_input(file, project)
     table = read_table(path, encoding=encoding, sheet=sheet)
     frame = table.frame.copy()
     require_columns(frame, [c for c in (*(by or []), weight) if c is not None], file=path)

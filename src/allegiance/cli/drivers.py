@@ -29,6 +29,7 @@ from allegiance.cli.common import (
     ProjectOpt,
     emit,
     h,
+    resolve_input,
 )
 from allegiance.cli.display import Displayed
 from allegiance.i18n import Message, current_lang, t
@@ -98,17 +99,6 @@ TpMethodOpt = Annotated[str, typer.Option("--method", "-m", help=h("cli.touchpoi
 TpMissingOpt = Annotated[str, typer.Option("--missing", help=h("cli.touchpoints.opt.missing"))]
 
 
-def _resolve(file: Path, project: Path | None) -> Path:
-    """A relative FILE not found here is looked up in the project folder and its data folder."""
-    if file.is_absolute() or file.exists() or project is None:
-        return file
-    root = project.expanduser()
-    for candidate in (root / file, root / "data" / file):
-        if candidate.exists():
-            return candidate
-    return file
-
-
 def _names(value: str | None, *, option: str, example: str) -> list[str] | None:
     """A comma-separated list of column names (full-width commas accepted)."""
     if value is None:
@@ -165,7 +155,7 @@ def _expand(
 def _read(file: Path, *, project: Path | None, encoding: str | None, sheet: str | None) -> Any:
     from allegiance.io.reader import read_table
 
-    return read_table(_resolve(file, project), encoding=encoding, sheet=sheet)
+    return read_table(resolve_input(file, project), encoding=encoding, sheet=sheet)
 
 
 def _load(

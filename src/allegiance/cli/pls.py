@@ -38,6 +38,7 @@ from allegiance.cli.common import (
     emit,
     h,
     progress,
+    resolve_input,
 )
 from allegiance.errors import AllegianceError
 from allegiance.i18n import Message, current_lang, t
@@ -325,23 +326,12 @@ class _OneTable:
 # --------------------------------------------------------------------------------------------
 
 
-def _resolve(file: Path, project: Path | None) -> Path:
-    """A relative file not found here is looked up in the project folder and its data folder."""
-    if file.is_absolute() or file.exists() or project is None:
-        return file
-    root = project.expanduser()
-    for candidate in (root / file, root / "data" / file):
-        if candidate.exists():
-            return candidate
-    return file
-
-
 def _model(value: str, project: Path | None) -> tuple[PathModel, str]:
     from allegiance.pls.templates import load_model, model_names
 
     if value.strip().lower() in model_names():
         return load_model(value), value.strip().lower()
-    path = _resolve(Path(value).expanduser(), project)
+    path = resolve_input(Path(value).expanduser(), project)
     return load_model(path if path.is_file() else value), str(path)
 
 
@@ -350,7 +340,7 @@ def item_mapping(value: str, project: Path | None = None) -> dict[str, str]:
     columns, model item then data column) renaming the model's items to a file's columns."""
     import yaml
 
-    path = _resolve(Path(value).expanduser(), project)
+    path = resolve_input(Path(value).expanduser(), project)
     pairs: list[tuple[str, str]] = []
     if path.is_file():
         if path.suffix.lower() in {".csv", ".txt", ".tsv"}:
@@ -450,7 +440,7 @@ def pls_cmd(
     renamed = item_mapping(items, project) if items else {}
     if renamed:
         path_model = path_model.rename_items(renamed)
-    path = _resolve(file, project)
+    path = resolve_input(file, project)
     table = read_table(path, encoding=encoding, sheet=sheet)
     table.require([*path_model.items, *([by] if by else [])])
     frame = table.frame.copy()

@@ -25,6 +25,7 @@ from allegiance.cli.common import (
     ProjectOpt,
     emit,
     h,
+    resolve_input,
 )
 from allegiance.errors import ValidationError
 from allegiance.i18n import t
@@ -52,17 +53,6 @@ score_app = typer.Typer(
 # --------------------------------------------------------------------------------------------
 
 
-def _resolve(file: Path, project: Path | None) -> Path:
-    """A relative FILE not found here is looked up in the project folder and its data folder."""
-    if file.is_absolute() or file.exists() or project is None:
-        return file
-    root = project.expanduser()
-    for candidate in (root / file, root / "data" / file):
-        if candidate.exists():
-            return candidate
-    return file
-
-
 def _is_text(series: pd.Series[Any]) -> bool:
     return bool(
         pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype)
@@ -84,7 +74,7 @@ def _load(
     sheet: str | None,
     columns: Sequence[str | None],
 ) -> _Loaded:
-    path = _resolve(file, project)
+    path = resolve_input(file, project)
     table = read_table(path, encoding=encoding, sheet=sheet)
     wanted = [c for c in dict.fromkeys(columns) if c is not None]
     require_columns(table.frame, wanted, file=path)
