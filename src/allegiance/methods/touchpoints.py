@@ -42,6 +42,9 @@ import pandas as pd
 from allegiance.errors import AllegianceError, ValidationError
 from allegiance.i18n import Message
 from allegiance.methods import drivers
+
+# the row -> group index shared with the scales (one grouping rule for every method)
+from allegiance.methods.scales import _Groups, _groups
 from allegiance.results import plain, records
 
 __all__ = [
@@ -61,21 +64,6 @@ By = str | Sequence[str] | None
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Groups:
-    gid: IntArray
-    keys: pd.DataFrame
-    by: tuple[str, ...]
-
-    @property
-    def size(self) -> int:
-        return len(self.keys)
-
-    def describe(self, i: int) -> str:
-        row = self.keys.iloc[i]
-        return ", ".join(f"{c}={row[c]}" for c in self.by)
-
-
 def _by_columns(by: By) -> tuple[str, ...]:
     if by is None:
         return ()
@@ -85,20 +73,6 @@ def _by_columns(by: By) -> tuple[str, ...]:
     if not all(isinstance(c, str) for c in cols):
         raise ValidationError("drivers.bad_option", option="by", value=repr(by), allowed="columns")
     return cols
-
-
-def _groups(data: pd.DataFrame, by: tuple[str, ...]) -> _Groups:
-    if not by:
-        return _Groups(np.zeros(len(data), dtype=np.int64), pd.DataFrame(index=range(1)), by)
-    try:
-        grouped = data.groupby(list(by), dropna=False, sort=True, observed=True)
-        gid = np.asarray(grouped.ngroup(), dtype=np.int64)
-    except TypeError:  # keys of mixed types cannot be sorted: keep first-seen order
-        grouped = data.groupby(list(by), dropna=False, sort=False, observed=True)
-        gid = np.asarray(grouped.ngroup(), dtype=np.int64)
-    keys = grouped.size().index.to_frame(index=False)
-    keys.columns = list(by)
-    return _Groups(gid, keys.reset_index(drop=True), by)
 
 
 @dataclass(frozen=True)
