@@ -1,11 +1,13 @@
 """The step loyalty engine (台阶分析法) against a pandas implementation of the same rules.
 
 Run: ``python benchmarks/bench_steps.py [--customers 1000000] [--months 24] [--pandas-customers N]
-[--engine duckdb|spark] [--folder DIR]``. Makes a synthetic activity table (one row per customer
-and month, customer-major like the demo company's), runs the shipped default rules with
-:func:`allegiance.customers.steps.run_steps`, runs a plain pandas version of the same rules
-(vectorised over customers, a loop over months) on the largest size pandas is given, checks
-both agree on every move, and prints the times, the ratio and the peak memory of each.
+[--engine duckdb|spark] [--method auto|batch|monthly] [--memory 6GB] [--folder DIR]``. Makes a
+synthetic activity table (one row per customer and month, customer-major like the demo
+company's), runs the shipped default rules with :func:`allegiance.customers.steps.run_steps`
+(``--method``: all months in one pass, or one month at a time as before), runs a plain pandas
+version of the same rules (vectorised over customers, a loop over months) on the largest size
+pandas is given, checks both agree on every move, and prints the times, the ratio and the peak
+memory of each. DuckDB runs with ``--memory`` as its memory limit (spilling to the folder).
 
 Peak memory is the process's maximum resident set (the pandas run is done in a child process
 so the two peaks are measured apart).
@@ -233,12 +235,20 @@ def _pandas_child(folder: str, rules_dict: dict, queue: mp.Queue) -> None:
     queue.put({"seconds": seconds, "peak_mib": peak, "n_moves": len(moves)})
 
 
-def _ours_child(folder: str, engine: str, master: str | None, queue: mp.Queue) -> None:
+def _ours_child(
+    folder: str,
+    engine: str,
+    master: str | None,
+    method: str,
+    memory: str | None,
+    queue: mp.Queue,
+) -> None:
     from allegiance.customers import connect
     from allegiance.customers.steps import run_steps
 
     f = Path(folder)
-    with connect(engine, master=master) as eng:
+    options = {"memory_limit": memory, "temp_dir": f / "spill"} if engine == "duckdb" else {}
+    with connect(engine, master=master, **options) as eng:
         t0 = time.perf_counter()
         result = run_steps(
             eng,
@@ -246,6 +256,7 @@ def _ours_child(folder: str, engine: str, master: str | None, queue: mp.Queue) -
             customers=f / "customers.parquet",
             folder=f / "steps",
             full=True,
+            method=method,
         )
         seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -291,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         help="size of the pandas comparison (default: same as --customers)",
     )
     ap.add_argument("--engine", default="duckdb")
+    ap.add_argument("--method", default="auto", choices=["auto", "batch", "monthly"])
+    ap.add_argument("--memory", default="6GB", help="DuckDB memory limit (spills beyond it)")
     ap.add_argument("--master", default=None)
     ap.add_argument("--folder", type=Path, default=None)
     ap.add_argument("--no-check", action="store_true", help="do not compare the moves")
@@ -304,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         "customers": args.customers,
         "months": args.months,
         "engine": args.engine,
+        "method": args.method,
     }
     try:
         n_pd = args.pandas_customers or args.customers
@@ -317,9 +331,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"data {n:,} x {args.months}: {time.perf_counter() - t0:.1f} s", file=sys.stderr
                 )
-            ours = _run(_ours_child, str(f), args.engine, args.master)
+            ours = _run(_ours_child, str(f), args.engine, args.master, args.method, args.memory)
             print(
-                f"allegiance ({args.engine}) {n:,} customers: {ours['seconds']:.1f} s, "
+                f"allegiance ({args.engine}, {args.method}) {n:,} customers: "
+                f"{ours['seconds']:.1f} s, "
                 f"peak {ours['peak_mib']:.0f} MiB, {ours['n_moves']:,} moves"
             )
             report[f"ours_{n}"] = ours

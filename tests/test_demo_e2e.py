@@ -15,8 +15,10 @@ from typer.testing import CliRunner
 
 import allegiance as al
 from allegiance.cli.app import app
+from allegiance.security.accounts import create_user
 from allegiance.store import repository
-from allegiance.store.db import make_engine
+from allegiance.store.admin import audit_frame, list_users
+from allegiance.store.db import make_engine, session_factory
 from allegiance.workflow import DEMO_SURVEY
 
 runner = CliRunner()
@@ -148,15 +150,27 @@ def test_generate_with_force_replaces(tmp_path: Path) -> None:
         app, ["generate", "--project", str(root), "--customers", "400", "--format", "json"]
     )
     assert first.exit_code == 0, first.output
+    url = al.open_project(root).database_url
+    engine = make_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            create_user(session, "keeper", role="analyst", password=None, actor="test")
+            session.commit()
+    finally:
+        engine.dispose()
     again = runner.invoke(
         app,
         ["generate", "--project", str(root), "--customers", "300", "--force", "--format", "json"],
     )
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["result"]["rows"]["customers"] == 300
-    engine = make_engine(al.open_project(root).database_url)
+    engine = make_engine(url)
     try:
         answers = repository.responses_frame(engine, survey_code=DEMO_SURVEY)
+        with session_factory(engine)() as session:
+            # accounts and the audit log outlive a replaced demo
+            assert [u.username for u in list_users(session)] == ["keeper"]
+            assert len(audit_frame(engine)) >= 1
     finally:
         engine.dispose()
     assert len(answers) == json.loads(again.stdout)["result"]["rows"]["survey_responses"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -12,7 +13,10 @@ class Settings(BaseSettings):
 
     ``ALLEGIANCE_LANG`` (zh|en), ``ALLEGIANCE_PROJECT`` (a project folder),
     ``ALLEGIANCE_DATABASE_URL`` (overrides the project's SQLite file, e.g.
-    ``postgresql+psycopg://user@host/db``).
+    ``postgresql+psycopg://user@host/db``), ``ALLEGIANCE_SECRET_KEY`` (the key that signs
+    sessions and keys pseudonyms; required outside ``--dev``, see
+    :func:`allegiance.security.load_secret_key`) or ``ALLEGIANCE_SECRET_KEY_FILE`` (a file
+    holding it, e.g. a container secret).
     """
 
     model_config = SettingsConfigDict(env_prefix="ALLEGIANCE_", extra="ignore")
@@ -20,6 +24,8 @@ class Settings(BaseSettings):
     lang: str | None = None
     project: Path | None = None
     database_url: str | None = None
+    secret_key: SecretStr | None = None
+    secret_key_file: Path | None = None
 
 
 def get_settings() -> Settings:

@@ -9,10 +9,12 @@ writes ``reports/report.html`` and ``reports/report.xlsx``; ``run_demo`` does it
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -21,7 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from allegiance.errors import ProjectError
+from allegiance.errors import AllegianceError, ProjectError
 from allegiance.generate import DemoConfig, GeneratedData, generate, write_parquet
 from allegiance.i18n import Lang, Message, current_lang, normalize_lang, t
 from allegiance.project import Project, init_project, open_project
@@ -29,9 +31,10 @@ from allegiance.reports import build_report, load_sections, write_html, write_xl
 from allegiance.reports.registry import ProgressEvent, Report
 from allegiance.results import plain, plain_dict
 from allegiance.store import repository as repo
-from allegiance.store.db import downgrade, make_engine, session_factory, upgrade
+from allegiance.store.db import make_engine, session_factory, upgrade
 
 __all__ = [
+    "DEMO_STEP_MONTHS",
     "DEMO_SURVEY",
     "DemoResult",
     "GenerateSummary",
@@ -39,12 +42,15 @@ __all__ = [
     "ReportSummary",
     "build_project_report",
     "generate_project",
+    "profile_project",
     "run_demo",
 ]
 
 Step = Callable[[str, int, int], None]
 
 DEMO_SURVEY = "huaxun-cx"
+DEMO_STEP_MONTHS: int | None = 6
+"""Months of activity the demo's step engine reads (the last ones; ``None``: all)."""
 DEMO_WAVE = "wave1"
 # Tables that go to the database as well as to Parquet.
 _RESPONSE_FIELDS = ("respondent_key", "customer_id", "submitted_at")
@@ -58,6 +64,16 @@ _COMPLAINT_FIELDS = (
     "text",
     "status",
     "resolved_at",
+    # the complaint register's handling fields (allegiance.complaints)
+    "product",
+    "severity",
+    "owner",
+    "first_response_at",
+    "resolution",
+    "compensation",
+    "satisfaction_after",
+    "escalated_to",
+    "lang",
 )
 
 
@@ -95,10 +111,28 @@ class GenerateSummary:
         )
 
 
+_KEPT_ON_RESET = frozenset({"users", "api_tokens", "audit_log", "project_meta"})
+"""Tables a replaced demo leaves alone: accounts, tokens, the audit log and project facts
+(such as the pseudonymisation salt)."""
+
+
 def _reset(project: Project) -> None:
-    """Empty a project that already holds generated data: schema rebuilt, Parquet removed."""
-    downgrade(project.database_url, "base")
+    """Empty a project that already holds generated data: the data tables emptied (accounts,
+    tokens, the audit log and project facts kept), Parquet removed."""
+    from sqlalchemy import delete
+
+    from allegiance.store.models import Base, ProjectMeta
+
     upgrade(project.database_url)
+    engine = make_engine(project.database_url)
+    try:
+        with engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                if table.name not in _KEPT_ON_RESET:
+                    conn.execute(delete(table))
+            conn.execute(delete(ProjectMeta).where(ProjectMeta.key == "generated"))
+    finally:
+        engine.dispose()
     if project.data_dir.exists():
         for item in project.data_dir.iterdir():
             if item.is_file():
@@ -238,6 +272,15 @@ class ProjectData:
     project: Project
     lang: Lang = field(default_factory=current_lang)
     _tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    pending: dict[str, Callable[[], None]] = field(default_factory=dict, repr=False)
+
+    def ready(self, name: str) -> None:
+        """Wait until the table ``name`` is written when it is still being computed in the
+        background (the demo computes the customer profile while other sections run); its
+        error, if any, is raised here."""
+        wait = self.pending.pop(name, None)
+        if wait is not None:
+            wait()
 
     @cached_property
     def engine(self) -> Any:
@@ -341,13 +384,17 @@ def build_project_report(
     *,
     lang: str | None = None,
     progress: Step | None = None,
+    pending: dict[str, Callable[[], None]] | None = None,
 ) -> ReportSummary:
-    """Run every registered report section on a project; write report.html and report.xlsx."""
+    """Run every registered report section on a project; write report.html and report.xlsx.
+
+    ``pending`` maps a table still being computed to a function that waits for it (see
+    :meth:`ProjectData.ready`)."""
     step = progress or _noop
     project = open_project(project_dir)
     chosen: Lang = normalize_lang(lang) or current_lang()
     load_sections()
-    data = ProjectData(project, lang=chosen)
+    data = ProjectData(project, lang=chosen, pending=dict(pending or {}))
 
     def on_event(event: ProgressEvent) -> None:
         step(t("workflow.step.report"), event.index + (1 if event.done else 0), event.total)
@@ -371,6 +418,151 @@ def build_project_report(
     )
 
 
+# --------------------------------------------------------------------------- profile
+
+
+def profile_project(
+    project_dir: str | os.PathLike[str] | None,
+    /,
+    *,
+    step_months: int | None = None,
+    full: bool = False,
+    rules: Any = None,
+    lang: str | None = None,
+    progress: Step | None = None,
+) -> Any:
+    """The per-customer profile of a project
+    (:func:`allegiance.customers.profile.profile_folder` on its ``data/`` folder): the step
+    engine's state in ``data/loyalty_steps`` brought up to date, and
+    ``data/customer_profile.parquet`` (with its ``.json``) written from ``data/activity``,
+    ``customers`` and ``loyalty_facts``. ``step_months`` lets the step engine read only the
+    last months of activity; ``rules`` are the step rules (default: the shipped ones)."""
+    from allegiance.customers.profile import profile_folder
+
+    step = progress or _noop
+    project = open_project(project_dir)
+    chosen: Lang = normalize_lang(lang) or current_lang()
+    label = t("workflow.step.profile", chosen)
+    return profile_folder(
+        project.data_dir,
+        step_months=step_months,
+        full=full,
+        rules=rules,
+        lang=chosen,
+        progress=lambda _s, done, total: step(label, done, total),
+    )
+
+
+_BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+class _ProfileJob:
+    """The demo's customer profile computed by a second Python process
+    (:func:`allegiance.customers.profile.serve_profile`): started at once so that it loads its
+    libraries while this process generates the data, given the data folder when the data are
+    written, and waited for by the customers section. A fresh interpreter (not
+    ``multiprocessing``), so the caller's ``__main__`` is never run again. Where no process can
+    be started, or it dies, the profile is computed here."""
+
+    def __init__(self) -> None:
+        import subprocess
+        import sys
+        import tempfile
+
+        self.outcome: dict[str, Any] | None = None
+        self.seconds = 0.0
+        self.request: tuple[str, int | None, str | None] | None = None
+        fd, name = tempfile.mkstemp(prefix="allegiance-profile-", suffix=".json")
+        os.close(fd)
+        self.result = Path(name)
+        # one BLAS thread there: its model fits work on small vectors, and BLAS threads that
+        # spin while this process keeps the other cores busy slow them down many times
+        env = {**os.environ, **{k: os.environ.get(k, "1") for k in _BLAS_THREADS}}
+        code = "from allegiance.customers.profile import serve_profile; serve_profile()"
+        try:
+            self.process: Any = subprocess.Popen(
+                [sys.executable, "-c", code],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                text=True,
+            )
+        except OSError:
+            self.process = None
+
+    def submit(self, data_dir: str, step_months: int | None, lang: str | None) -> None:
+        """Give the worker its job (or remember it, to run here)."""
+        import json
+
+        self.request = (data_dir, step_months, lang)
+        if self.process is None:
+            return
+        try:
+            request = {"args": list(self.request), "out": str(self.result)}
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.close()
+        except OSError:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def finish(self) -> dict[str, Any]:
+        """Wait for the job; its outcome (``seconds``, and ``key``/``params`` of an error)."""
+        import json
+
+        from allegiance.customers.profile import profile_job
+
+        if self.outcome is None and self.request is not None:
+            if self.process is not None:
+                self.process.wait()
+                try:
+                    found = json.loads(self.result.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    found = None
+                self.outcome = found if isinstance(found, dict) else None
+            if self.outcome is None:
+                self.outcome = profile_job(*self.request)
+            self.seconds = float(self.outcome.get("seconds", 0.0))
+        return self.outcome or {}
+
+    def wait(self) -> None:
+        """Wait for the job and raise its error."""
+        outcome = self.finish()
+        if outcome.get("key"):
+            raise AllegianceError(str(outcome["key"]), **dict(outcome.get("params") or {}))
+
+    def close(self, *, kill: bool = False) -> None:
+        """Leave no process behind: kill it (``kill``), or let it end (a job never given a
+        request ends when its input closes) and wait for it."""
+        import subprocess
+
+        process = self.process
+        if process is not None and process.poll() is None:
+            if not kill and self.request is None:
+                with contextlib.suppress(OSError):
+                    process.stdin.close()
+            try:
+                if kill:
+                    raise subprocess.TimeoutExpired(process.args, 0)
+                process.wait(timeout=60 if self.request is None else None)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.result.unlink(missing_ok=True)
+
+
+@contextmanager
+def _profile_in_background() -> Iterator[_ProfileJob]:
+    job = _ProfileJob()
+    try:
+        yield job
+    except BaseException:
+        job.close(kill=True)
+        raise
+    job.close()
+
+
 # --------------------------------------------------------------------------- demo
 
 
@@ -381,6 +573,7 @@ class DemoResult:
     generated: GenerateSummary
     report: ReportSummary
     seconds: float
+    profile_seconds: float = 0.0
 
     @property
     def warnings(self) -> tuple[Message, ...]:
@@ -401,6 +594,7 @@ class DemoResult:
                 "seconds": {
                     "total": self.seconds,
                     "generate": self.generated.seconds,
+                    "profile": self.profile_seconds,
                     "sections": self.report.seconds,
                 },
                 "errors": self.report.errors,
@@ -430,11 +624,24 @@ def run_demo(
         raise ProjectError("workflow.folder_not_empty", path=str(root))
     else:
         init_project(root, name="allegiance demo", lang=lang, demo=True)
-    generated = generate_project(
-        root,
-        config=DemoConfig(customers=customers, months=months, seed=seed),
-        replace=True,
-        progress=progress,
+    # the customer profile (step engine, scores, CLV) is computed in a second process, started
+    # now so that it loads its libraries during the generation, and run while the other
+    # sections are built; the customers section waits for it
+    with _profile_in_background() as job:
+        generated = generate_project(
+            root,
+            config=DemoConfig(customers=customers, months=months, seed=seed),
+            replace=True,
+            progress=progress,
+        )
+        job.submit(str(open_project(root).data_dir), DEMO_STEP_MONTHS, lang)
+        report = build_project_report(
+            root, lang=lang, progress=progress, pending={"customer_profile": job.wait}
+        )
+        job.finish()
+    return DemoResult(
+        generated=generated,
+        report=report,
+        seconds=time.perf_counter() - started,
+        profile_seconds=job.seconds,
     )
-    report = build_project_report(root, lang=lang, progress=progress)
-    return DemoResult(generated=generated, report=report, seconds=time.perf_counter() - started)

@@ -204,3 +204,78 @@ def test_errors_are_clear() -> None:
     assert "unknown CLV model" in out.output
     out = run("clv", "lost", "--defect", "2")
     assert out.exit_code == 2
+
+
+def test_fit_from_the_raw_whitespace_cdnow_log_matches_the_published_fit(tmp_path: Path) -> None:
+    # CDNOW_master.txt as distributed (runs of spaces between fields, CRLF), cut to the 1/10
+    # cohort of Fader, Hardie & Lee (2005): the 39-week calibration fit from the raw log must
+    # be the published one (r 0.243, alpha 4.414, a 0.793, b 2.426, LL -9582.4; CLVTools'
+    # full-precision figures in tests/golden/clv/published.json).
+    cohort = set(datasets.load_cdnow_sample()["customer_id"].astype(str).str.zfill(5))
+    lines = datasets.dataset_path("cdnow_master").read_bytes().splitlines(keepends=True)
+    kept = [lines[0], *(ln for ln in lines[1:] if ln.split()[0].decode() in cohort)]
+    assert len(cohort) == 2357
+    assert len(kept) == 6920
+    log = tmp_path / "cdnow_1_10.txt"
+    log.write_bytes(b"".join(kept))
+    result = run("clv", "fit", log, "--end", "1997-09-30", "--unit-days", "7", "--format", "json")
+    assert result.exit_code == 0, result.output
+    fit = json.loads(result.stdout)["result"]
+    gold = GOLDEN["bgnbd_cdnow"]
+    for name, value in gold["params"].items():
+        assert fit["params"][name] == pytest.approx(value, abs=5e-4)
+    for name, value in gold["params_full"].items():
+        assert fit["params"][name] == pytest.approx(value, rel=1e-4)
+    assert fit["log_likelihood"] == pytest.approx(gold["log_likelihood_full"], abs=0.01)
+    assert fit["n"] == 2357
+
+
+def test_predict_continuous_rate_adds_dert_and_lifetime_clv() -> None:
+    env = envelope(
+        run(
+            "clv",
+            "predict",
+            SUMMARY,
+            "--model",
+            "paretonbd",
+            "--spend",
+            "--continuous-rate",
+            "0.00269",
+            "--format",
+            "json",
+        )
+    )
+    rows = env["result"]["predictions"]
+    assert env["inputs"]["continuous_rate"] == 0.00269
+    first = rows[0]
+    assert first["clv_continuous"] == pytest.approx(first["expected_spend"] * first["dert"])
+    assert all(r["dert"] >= 0 for r in rows)
+    bad = run("clv", "predict", SUMMARY, "--model", "bgnbd", "--continuous-rate", "0.01")
+    assert bad.exit_code == 2
+    assert "paretonbd" in bad.output
+
+
+def test_sbg_by_cohort_fits_each_segment_of_a_long_table(tmp_path: Path) -> None:
+    # Fader & Hardie (2007): 'regular' and 'high end' customers fitted apart; one long file,
+    # rows shuffled (ordered back by the period column)
+    gold = GOLDEN["sbg_fader_hardie_2007"]
+    rows = [
+        {"segment": seg, "period": i, "survivors": n}
+        for seg in ("regular", "high_end")
+        for i, n in enumerate(gold[seg]["survivors"])
+    ]
+    path = tmp_path / "cohorts.csv"
+    pd.DataFrame(rows).sample(frac=1.0, random_state=3).to_csv(path, index=False)
+    env = envelope(run("clv", "fit", path, "--model", "sbg", "--by", "segment", "--format", "json"))
+    cohorts = {c["segment"]: c for c in env["result"]["cohorts"]}
+    assert set(cohorts) == {"regular", "high_end"}
+    for seg, row in cohorts.items():
+        assert row["sbg_alpha"] == pytest.approx(gold[seg]["params"]["alpha"], abs=5e-4)
+        assert row["sbg_beta"] == pytest.approx(gold[seg]["params"]["beta"], abs=5e-4)
+        a, b = row["sbg_alpha"], row["sbg_beta"]
+        assert row["churn_1"] == pytest.approx(a / (a + b))
+        assert row["retention_next"] == pytest.approx((b + 7) / (a + b + 7))
+    assert round(cohorts["high_end"]["log_likelihood"], 1) == gold["high_end"]["log_likelihood"]
+    bad = run("clv", "fit", path, "--model", "bgnbd", "--by", "segment")
+    assert bad.exit_code == 2
+    assert "sbg" in bad.output

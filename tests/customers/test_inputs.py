@@ -81,6 +81,49 @@ def test_bad_values_name_file_column_row_value(tmp_path: Path) -> None:
             read_source(eng, null_id.assign(event="purchase"), kind="activity")
 
 
+def test_typed_parquet_checks_count_missing_and_infinite_values(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Typed columns are settled by counts and the smallest and largest values (DuckDB
+    reads them from the Parquet statistics); the error still gives the first bad row and
+    how many there are in all, and NaN (a missing number) is not taken for infinity."""
+    import numpy as np
+
+    n = 5000
+    frame = pd.DataFrame(
+        {
+            "customer_id": np.arange(n, dtype="int64"),
+            "month": [dt.date(2024, 1 + i % 12, 1) for i in range(n)],
+            "amount": np.linspace(1.0, 2.0, n).astype("float32"),
+            "n_purchases": np.ones(n, dtype="int32"),
+        }
+    )
+    frame.loc[[10, 20], "amount"] = np.nan
+
+    def write(data: pd.DataFrame, name: str) -> Path:
+        # NaN kept as NaN (pandas would write it as a missing value)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.table({c: pa.array(data[c], from_pandas=c != "amount") for c in data})
+        pq.write_table(table, tmp_path / name, row_group_size=1000)
+        return tmp_path / name
+
+    clean = write(frame, "clean.parquet")
+    typed = read_source(engine, clean, kind="activity")
+    assert engine.to_pandas(typed.count()) == n
+    assert engine.to_pandas(typed.amount.isnull().sum()) == 2  # NaN read as missing
+    inf = frame.copy()
+    inf.loc[[4321, 4500], "amount"] = [np.inf, -np.inf]
+    with pytest.raises(InputError, match=r"'amount'.*row 4322.*inf.*2 bad value"):
+        read_source(engine, write(inf, "inf.parquet"), kind="activity")
+    no_date = frame.astype({"month": "object"})
+    no_date.loc[[3000, 3001, 4999], "month"] = None
+    no_date.to_parquet(tmp_path / "no_date.parquet", row_group_size=1000)
+    with pytest.raises(InputError, match=r"'month'.*row 3001.*3 bad value"):
+        read_source(engine, tmp_path / "no_date.parquet", kind="activity")
+
+
 def test_mapping_file_is_checked(tmp_path: Path) -> None:
     path = tmp_path / "columns.yaml"
     path.write_text("activity:\n  customer: cust_no\n  date: txn_date\n", encoding="utf-8")

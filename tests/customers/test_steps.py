@@ -283,3 +283,175 @@ def test_demo_truth_lost_half_recovered(tmp_path: Path) -> None:
     found = hit.groupby(pd.to_datetime(hit["month"]).dt.strftime("%Y-%m")).size().to_dict()
     assert {k: v for k, v in truth.items() if v} == {k: int(v) for k, v in found.items()}
     assert sum(truth.values()) > 0
+
+
+# --------------------------------------------------------------------------------------------
+# All months in one pass (method="batch") against one month at a time (method="monthly")
+# --------------------------------------------------------------------------------------------
+
+CUSTOM = {
+    "levels": {"min": 0, "max": 6, "start": 2},
+    "window_months": 2,
+    "rules": [
+        {"name": "up", "when": ["amount_change > 0.1"], "move": 3, "group": "g"},
+        {"name": "reset", "when": ["amount <= 0"], "set": 1, "group": "g"},
+        {"name": "buy", "when": ["purchases crosses [2, 4]"], "move": 1},
+        {"name": "fewer", "when": ["purchases_change < -0.5", "purchases_prev known"], "move": -2},
+        {"name": "held", "when": ["products_held crosses 2", "products_prev >= 0"], "set": 5},
+        {"name": "period", "when": ["period_change_prev > 0.2"], "move": -1},
+        {"name": "lost", "when": ["services_lost_share >= 0.5"], "move": -4},
+        {"name": "new", "when": ["tenure_months_prev unknown", "active == 1"], "move": 1},
+    ],
+}
+
+
+def varied(seed: int, n: int = 24, months: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Activity with months missing, several rows for some customer-months, unknown values,
+    customers who appear late, and a customer table with some customers never active."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    when = [dt.date(2024, 1, 1) + pd.DateOffset(months=k) for k in range(months)]
+    for c in range(n):
+        first = int(rng.integers(0, 3)) if c % 3 == 0 else 0
+        for k in range(first, months):
+            if rng.random() < 0.25:
+                continue  # no row: no business that month
+            copies = 2 if rng.random() < 0.08 else 1
+            for _ in range(copies):
+                rows.append(
+                    (
+                        f"v{c:02d}",
+                        when[k].date(),
+                        None if rng.random() < 0.05 else float(np.round(rng.lognormal(4, 0.6), 2)),
+                        int(rng.integers(0, 6)),
+                        None if rng.random() < 0.1 else int(rng.integers(0, 4)),
+                        int(rng.integers(0, 2)),
+                        int(rng.integers(0, 3)),
+                        None if rng.random() < 0.5 else float(rng.random()),
+                    )
+                )
+    customers = pd.DataFrame(
+        {
+            "customer_id": [f"v{c:02d}" for c in range(0, n + 4, 2)],
+            "join_date": [
+                dt.date(2021, 1, 15) + dt.timedelta(days=int(d))
+                for d in rng.integers(0, 1100, (n + 4 + 1) // 2)
+            ],
+        }
+    )
+    return frame(rows), customers
+
+
+def _folder_frames(folder: Path) -> list[pd.DataFrame]:
+    moves = pd.read_parquet(folder / "moves").sort_values(
+        ["month", "customer_id", "seq"], ignore_index=True
+    )
+    state = pd.read_parquet(folder / "state.parquet").sort_values("customer_id", ignore_index=True)
+    return [moves, state, pd.read_parquet(folder / "levels.parquet")]
+
+
+def _same_run(a: Path, b: Path) -> None:
+    for x, y in zip(_folder_frames(a), _folder_frames(b), strict=True):
+        pd.testing.assert_frame_equal(x, y, check_exact=True)
+
+    # every month has its file(s) of moves (a month's moves may come in several parts)
+    def months(folder: Path) -> set[str]:
+        return {f.name.split(".")[0] for f in (folder / "moves").glob("*.parquet")}
+
+    assert months(a) == months(b)
+
+
+def test_batch_equals_monthly(engine: Engine, tmp_path: Path) -> None:
+    """Every move (rule, measured values, old and new level), the state and the level counts
+    are the same whichever way the months run: in one pass, one month at a time, and one way
+    first with the other going on incrementally from the stored state."""
+    act, customers = varied(12)
+    assert act.duplicated(["customer_id", "month"]).any()
+    monthly = run_steps(engine, act, folder=tmp_path / "m", method="monthly", customers=customers)
+    batch = run_steps(engine, act, folder=tmp_path / "b", method="batch", customers=customers)
+    assert batch.n_moves == monthly.n_moves > 20
+    pd.testing.assert_frame_equal(batch.rule_counts, monthly.rule_counts)
+    pd.testing.assert_frame_equal(batch.levels, monthly.levels)
+    assert batch.n_customers == monthly.n_customers
+    _same_run(tmp_path / "m", tmp_path / "b")
+    run_steps(engine, act, folder=tmp_path / "i", method="monthly", until=M[1], customers=customers)
+    later = run_steps(engine, act, folder=tmp_path / "i", method="batch", customers=customers)
+    assert later.incremental
+    assert len(later.months) == 5
+    _same_run(tmp_path / "m", tmp_path / "i")
+
+
+def test_batch_equals_monthly_custom_rules_and_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Custom rules (set, bands, purchases, a 2-month window, levels 0-6), a run in blocks
+    of 3 months (the state between blocks is the stored state) and one with the customers
+    split into parts."""
+    from allegiance.customers import steps
+
+    act, customers = varied(11)
+    rules = parse_rules(CUSTOM)
+    kw = {"customers": customers, "rules": rules}
+    with connect() as eng:
+        monthly = run_steps(eng, act, folder=tmp_path / "m", method="monthly", **kw)
+        assert {"reset", "held", "buy"} <= set(
+            monthly.rule_counts.loc[monthly.rule_counts["n_moves"] > 0, "rule"]
+        )
+        run_steps(eng, act, folder=tmp_path / "b", method="batch", **kw)
+        _same_run(tmp_path / "m", tmp_path / "b")
+        monkeypatch.setattr(steps, "_BLOCK_MONTHS", 3)
+        blocks = run_steps(eng, act, folder=tmp_path / "k", method="batch", **kw)
+        pd.testing.assert_frame_equal(blocks.rule_counts, monthly.rule_counts)
+        _same_run(tmp_path / "m", tmp_path / "k")
+        # the customers split into parts, each run in its own pass
+        monkeypatch.setattr(steps, "_BUCKET_ROWS", 40)
+        run_steps(eng, act, folder=tmp_path / "p", method="batch", **kw)
+        assert len(list((tmp_path / "p" / "moves").glob("*.*.parquet"))) > 0
+        _same_run(tmp_path / "m", tmp_path / "p")
+        run_steps(eng, act, folder=tmp_path / "i", method="batch", until=M[3], **kw)
+        run_steps(eng, act, folder=tmp_path / "i", method="batch", **kw)
+        _same_run(tmp_path / "m", tmp_path / "i")
+
+
+def test_batch_without_customers_and_one_month(tmp_path: Path) -> None:
+    act, _ = varied(13, n=12, months=4)
+    with connect() as eng:
+        m1, s1 = step_frames(eng, act, method="monthly")
+        m2, s2 = step_frames(eng, act, method="batch")
+        pd.testing.assert_frame_equal(m1, m2, check_exact=True)
+        pd.testing.assert_frame_equal(s1, s2, check_exact=True)
+        one = act[act["month"] == act["month"].min()]
+        a = run_steps(eng, one, folder=tmp_path / "a", method="batch")
+        b = run_steps(eng, one, folder=tmp_path / "b", method="monthly")
+        assert a.months == b.months
+        assert len(a.months) == 1
+        _same_run(tmp_path / "a", tmp_path / "b")
+        with pytest.raises(InputError, match="monthly"):
+            run_steps(eng, act, folder=tmp_path / "c", method="weekly")
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    fall=st.sampled_from([-0.5, -0.3, -0.1]),
+    start=st.integers(1, 5),
+    window=st.integers(1, 3),
+)
+def test_batch_equals_monthly_property(seed: int, fall: float, start: int, window: int) -> None:
+    rules = parse_rules(
+        {
+            "extends": "default",
+            "levels": {"min": 1, "max": 5, "start": start},
+            "window_months": window,
+            "rules": [
+                {"name": "purchases_fall", "when": [f"amount_change < {fall}"]},
+                {"name": "floor", "when": ["amount <= 0", "products_held <= 0"], "set": 1},
+            ],
+        }
+    )
+    act, customers = varied(seed, n=10, months=5)
+    with connect() as eng:
+        m1, s1 = step_frames(eng, act, rules=rules, customers=customers, method="monthly")
+        m2, s2 = step_frames(eng, act, rules=rules, customers=customers, method="batch")
+    pd.testing.assert_frame_equal(m1, m2, check_exact=True)
+    pd.testing.assert_frame_equal(s1, s2, check_exact=True)

@@ -73,6 +73,14 @@ def test_columns_and_consistency(big: GeneratedData) -> None:
         "text",
         "status",
         "resolved_at",
+        "severity",
+        "owner",
+        "first_response_at",
+        "resolution",
+        "compensation",
+        "satisfaction_after",
+        "escalated_to",
+        "won_back",
     ]
     assert complaints["complaint_key"].is_unique
     assert complaints["received_at"].is_monotonic_increasing
@@ -157,3 +165,111 @@ def test_channels_and_text(big: GeneratedData) -> None:
     customers = big.tables["customers"].set_index("customer_id")
     main = customers["main_product"].astype(str).reindex(complaints["customer_id"]).to_numpy()
     assert (complaints["product"].astype(str).to_numpy() == main).all()
+
+
+# --------------------------------------------------------------------------------------------
+# Handling: SLA times, recovery and escalation recover the generator's true values
+# --------------------------------------------------------------------------------------------
+
+
+def _se(p: float, n: int) -> float:
+    return float(np.sqrt(p * (1 - p) / n))
+
+
+def test_handling_columns_are_consistent(big: GeneratedData) -> None:
+    c = big.tables["complaints"]
+    resolved = (c["status"] == "resolved").to_numpy()
+    responded = c["first_response_at"].notna().to_numpy()
+    assert (c.loc[responded, "first_response_at"] >= c.loc[responded, "received_at"]).all()
+    both = resolved & responded
+    assert (c.loc[both, "first_response_at"] <= c.loc[both, "resolved_at"]).all()
+    assert responded[resolved].all()  # the resolution is a response at the latest
+    assert (c["owner"].notna().to_numpy() == responded).all()
+    assert (c["compensation"].notna().to_numpy() == resolved).all()
+    assert (c.loc[resolved, "compensation"] >= 0).all()
+    assert c.loc[~resolved, "satisfaction_after"].isna().all()
+    assert set(c["satisfaction_after"].dropna().unique()) <= {1.0, 2.0, 3.0, 4.0, 5.0}
+    assert (c["won_back"].notna().to_numpy() == resolved).all()
+    answered = c["satisfaction_after"].notna()
+    # the answer shows the true state: 4-5 when won back, 1-3 otherwise
+    assert (
+        (c.loc[answered, "satisfaction_after"] >= 4) == c.loc[answered, "won_back"].astype(bool)
+    ).all()
+    assert c["escalated_to"].notna().all()
+    truth = big.truth["complaints"]
+    shares = c["severity"].value_counts(normalize=True)
+    for sev, p in truth["severity_probabilities"].items():
+        assert shares[sev] == pytest.approx(p, abs=4 * _se(p, len(c)))
+    assert answered.sum() / resolved.sum() == pytest.approx(
+        truth["answer_rate"], abs=4 * _se(0.6, int(resolved.sum()))
+    )
+
+
+def test_sla_compliance_recovers_the_truth(big: GeneratedData) -> None:
+    from allegiance.methods.complaints import sla
+
+    c = big.tables["complaints"]
+    truth = big.truth["complaints"]
+    end = pd.Timestamp(big.config.start) + pd.DateOffset(months=big.config.months)
+    result = sla(c, as_of=end)
+    table = result.table.set_index(["measure", "severity"])
+    for measure, key in (
+        ("first_response", "first_response_within_sla"),
+        ("resolution", "resolution_within_sla"),
+    ):
+        for sev, p in truth[key].items():
+            row = table.loc[(measure, sev)]
+            assert row["share_within"] == pytest.approx(p, abs=4 * _se(p, int(row["n_due"]))), (
+                measure,
+                sev,
+            )
+            assert row["ci_low"] - 0.01 <= p <= row["ci_high"] + 0.01
+    for sev, (first, res) in (
+        (s, (v["first_response"], v["resolution"])) for s, v in truth["sla_hours"].items()
+    ):
+        assert table.loc[("first_response", sev), "target_hours"] == first
+        assert table.loc[("resolution", sev), "target_hours"] == res
+
+
+def test_recovery_rate_recovers_the_truth(big: GeneratedData) -> None:
+    from allegiance.methods.complaints import recovery
+
+    c = big.tables["complaints"].copy()
+    truth = big.truth["complaints"]
+    hours = (c["resolved_at"] - c["received_at"]).dt.total_seconds() / 3600
+    target = (
+        c["severity"].astype(str).map({k: v["resolution"] for k, v in truth["sla_hours"].items()})
+    )
+    c["within"] = np.where(hours <= target, "yes", "no")
+    c["sev_within"] = c["severity"].astype(str) + "/" + c["within"]
+    result = recovery(c, by=["severity", "sev_within"])
+    rates = result.rates.set_index(["group_by", "group"])
+    n_all = int(rates.loc[("all", "all"), "n_answered"])
+    p_all = truth["recovery_rate"]["all"]
+    assert result.recovery_rate == pytest.approx(p_all, abs=4 * _se(p_all, n_all))
+    for sev in ("critical", "high", "medium", "low"):
+        p = truth["recovery_rate"][sev]
+        n = int(rates.loc[("severity", sev), "n_answered"])
+        assert rates.loc[("severity", sev), "recovery_rate"] == pytest.approx(
+            p, abs=4 * _se(p, n)
+        ), sev
+        for w in ("yes", "no"):
+            q = truth["recovery_rate_by_resolution_in_sla"][sev][w]
+            m = int(rates.loc[("sev_within", f"{sev}/{w}"), "n_answered"])
+            assert rates.loc[("sev_within", f"{sev}/{w}"), "recovery_rate"] == pytest.approx(
+                q, abs=4 * _se(q, m) + 1e-9
+            ), (sev, w)
+
+
+def test_escalation_follows_recovery(big: GeneratedData) -> None:
+    c = big.tables["complaints"]
+    truth = big.truth["complaints"]["escalation_given"]
+    won = c["won_back"].fillna(False).astype(bool).to_numpy()
+    for state, mask in (("recovered", won), ("not_recovered", ~won)):
+        shares = c.loc[mask, "escalated_to"].value_counts(normalize=True)
+        n = int(mask.sum())
+        for where, p in truth[state].items():
+            assert shares.get(where, 0.0) == pytest.approx(p, abs=4 * _se(p, n) + 1e-9), (
+                state,
+                where,
+            )

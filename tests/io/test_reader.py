@@ -806,3 +806,34 @@ def test_million_row_csv_reads_in_seconds(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - start
     expect_frame(table.frame, df)
     assert elapsed < 10, f"reading 1,000,000 rows took {elapsed:.1f} s"
+
+
+def test_whitespace_separated_text_is_read_as_columns(tmp_path: Path) -> None:
+    # CDNOW_master.txt's layout: runs of spaces, leading spaces, CRLF line ends
+    path = tmp_path / "log.txt"
+    path.write_bytes(
+        b" customer_id  date number_of_cds  dollar_value\r\n"
+        b" 00001 19970101  1   11.77\r\n"
+        b" 00002 19970112  5   77.00\r\n"
+    )
+    table = read_table(path)
+    assert list(table.frame.columns) == ["customer_id", "date", "number_of_cds", "dollar_value"]
+    assert table.frame["customer_id"].tolist() == ["00001", "00002"]
+    assert table.frame["dollar_value"].tolist() == [11.77, 77.0]
+    assert table.delimiter == " "
+
+
+def test_one_column_of_two_word_text_stays_one_column(tmp_path: Path) -> None:
+    path = tmp_path / "names.txt"
+    path.write_text("full name\nZhang San\nLi Si\n", encoding="utf-8")
+    assert read_table(path).frame.columns.tolist() == ["full name"]
+
+
+def test_ragged_whitespace_text_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "log.txt"
+    rows = "".join(f"{i}  1997010{i}  3.5\n" for i in range(1, 8))
+    path.write_text("id  date  amount\n" + rows + "8  19970108\n", encoding="utf-8")
+    with pytest.raises(DataFileError) as info:
+        read_table(path)
+    assert info.value.key == "reader.ragged_short"
+    assert_names(info.value, "log.txt", "9")

@@ -396,3 +396,37 @@ def test_sbg_survival_falls_and_retention_rises(alpha: float, beta: float) -> No
     assert np.all(np.diff(surv) <= 1e-15)
     assert np.all((surv > 0) & (surv < 1))
     assert np.all(np.diff(clv.sbg_retention((alpha, beta), t)) >= 0)
+
+
+def test_paretonbd_dert_is_the_discounted_sum_of_expected_transactions() -> None:
+    # The closed form (Tricomi U) against an independent route: the expected transactions
+    # E[Y(t) | x, t_x, T] (Fader & Hardie's eq. 21), differenced on a fine grid and each
+    # increment discounted by exp(-delta t), summed far into the future.
+    params = (0.553, 10.578, 0.606, 11.669)  # Pareto/NBD on CDNOW (Fader, Hardie & Lee 2005)
+    delta = math.log(1.15) / 52  # 15 % a year, weekly time
+    x, tx, T = np.array([0.0, 2.0, 10.0]), np.array([0.0, 30.43, 35.0]), np.full(3, 38.86)
+    closed = clv.paretonbd_dert(params, delta, x, tx, T)
+    grid = np.concatenate([[0.0], np.geomspace(1e-3, 40_000, 20_000)])
+    cum = np.array([clv.paretonbd_conditional_expected(params, t, x, tx, T) for t in grid[1:]])
+    cum = np.vstack([np.zeros(3), cum])
+    mid = (grid[1:] + grid[:-1]) / 2
+    numeric = (np.exp(-delta * mid)[:, None] * np.diff(cum, axis=0)).sum(axis=0)
+    assert closed == pytest.approx(numeric, rel=1e-4)
+    # more history, more recent: worth more; a higher rate: worth less
+    assert closed[0] < closed[1] < closed[2]
+    assert np.all(clv.paretonbd_dert(params, 2 * delta, x, tx, T) < closed)
+
+
+def test_continuous_clv_is_margin_times_spend_times_dert(cdnow: pd.DataFrame) -> None:
+    data = cdnow.rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
+    fit = clv.fit_paretonbd(data["frequency"], data["recency"], data["T"])
+    buyers = data[data["frequency"] > 0]
+    spend_fit = clv.fit_gammagamma(buyers["frequency"], buyers["monetary_value"])
+    out = clv.predict(fit, buyers, spend_fit=spend_fit, continuous_rate=0.0027, margin=0.3)
+    assert np.allclose(out["clv_continuous"], 0.3 * out["expected_spend"] * out["dert"])
+    bg = clv.fit_bgnbd(data["frequency"], data["recency"], data["T"])
+    with pytest.raises(ValidationError) as info:
+        clv.predict(bg, buyers, continuous_rate=0.0027)
+    assert info.value.key == "clv.error.continuous_model"
+    with pytest.raises(ValidationError):
+        clv.paretonbd_dert(fit.param_array(), 0.0, [1], [1], [2])

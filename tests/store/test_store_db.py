@@ -196,33 +196,37 @@ def test_new_revision_continues_the_single_line(
     copy = tmp_path / "migrations"
     shutil.copytree(db.MIGRATIONS_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(db, "MIGRATIONS_DIR", copy)
+    (head,) = db.heads()
+    following = f"{int(head) + 1:04d}"
     path = db.new_revision("add nothing yet")
     assert path.parent == copy / "versions"
-    assert path.name == "0002_add_nothing_yet.py"
+    assert path.name == f"{following}_add_nothing_yet.py"
     source = path.read_text(encoding="utf-8")
-    assert re.search(r"down_revision: str \| Sequence\[str\] \| None = [\"']0001[\"']", source)
-    assert db.heads() == ["0002"]
+    assert re.search(rf"down_revision: str \| Sequence\[str\] \| None = [\"']{head}[\"']", source)
+    assert db.heads() == [following]
     engine = db.make_engine(db.sqlite_url(tmp_path / "p.db"))
     try:
         db.upgrade(engine)
-        assert db.current_revision(engine) == "0002"
+        assert db.current_revision(engine) == following
         assert db.schema_diff(engine) == []
     finally:
         engine.dispose()
 
 
 def test_two_heads_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (head,) = db.heads()
     copy = tmp_path / "migrations"
     shutil.copytree(db.MIGRATIONS_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
     base = (copy / "versions" / "0001_baseline.py").read_text(encoding="utf-8")
-    for rid in ("0002", "0003"):
+    # two more branches off the baseline: three heads in all
+    for rid in ("9002", "9003"):
         branch = base.replace('revision: str = "0001"', f'revision: str = "{rid}"').replace(
             "down_revision: str | Sequence[str] | None = None",
             'down_revision: str | Sequence[str] | None = "0001"',
         )
         (copy / "versions" / f"{rid}_branch.py").write_text(branch, encoding="utf-8")
     monkeypatch.setattr(db, "MIGRATIONS_DIR", copy)
-    assert sorted(db.heads()) == ["0002", "0003"]
+    assert sorted(db.heads()) == sorted([head, "9002", "9003"])
     with pytest.raises(StoreError) as info:
         db.new_revision("third")
     assert info.value.key == "store.many_heads"

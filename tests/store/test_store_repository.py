@@ -544,7 +544,7 @@ def test_resaving_complaints_does_not_duplicate(session: Session, engine: Engine
         ({"cause_class": None}, "store.row_missing"),
         ({"received_at": None}, "store.row_missing"),
         ({"channel": ""}, "store.row_missing"),
-        ({"severity": "high"}, "store.row_unknown_fields"),
+        ({"colour": "red"}, "store.row_unknown_fields"),
     ],
 )
 def test_a_bad_complaint_writes_nothing(session: Session, over: dict[str, Any], key: str) -> None:

@@ -84,20 +84,31 @@ def root(
 
 def _register() -> None:
     from allegiance.cli import (
+        actions,
         ahp,
+        audit,
+        audit_log,
+        blueprint,
         clv,
         comments,
         compare,
+        complaints,
         csi,
         customers,
+        db,
         demo,
         drivers,
         kano,
         loyalty,
         pls,
+        profile,
         project,
+        responses,
         score,
+        serve,
         servqual,
+        survey,
+        users,
     )
 
     demo.register(app)
@@ -112,8 +123,19 @@ def _register() -> None:
     comments.register(app)
     clv.register(app)
     customers.register(app)
+    profile.register(app)
     loyalty.register(app)
+    complaints.register(app)
+    blueprint.register(app)
+    audit.register(app)
+    actions.register(app)
     project.register(app)
+    survey.register(app)
+    responses.register(app)
+    users.register(app)
+    db.register(app)
+    audit_log.register(app)
+    serve.register(app)
 
 
 _register()

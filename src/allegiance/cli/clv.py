@@ -180,6 +180,7 @@ def _headline(fit: ClvFit) -> Any:
 def fit_cmd(
     file: FileArg,
     model: ModelOpt = "bgnbd",
+    by: Annotated[str | None, typer.Option("--by", "-b", help=h("cli.clv.opt.by_cohort"))] = None,
     customer: CustomerOpt = "customer_id",
     date: DateOpt = None,
     amount: AmountOpt = None,
@@ -203,6 +204,15 @@ def fit_cmd(
         unit_days=unit_days,
         engine=engine,
     )
+    if by is not None:
+        from allegiance.methods.clv import fit_sbg_by
+
+        if model.lower() != "sbg" or loaded.kind != "sbg":
+            raise ValidationError("clv.error.by_sbg", model=model)
+        cohorts = fit_sbg_by(loaded.frame, by)
+        inputs = {**loaded.inputs, "model": "sbg", "kind": loaded.kind, "by": by}
+        emit(cohorts, command="clv fit", inputs=inputs, fmt=fmt, out=out)
+        return
     fit = _fit(model.lower(), loaded)
     inputs = {**loaded.inputs, "model": fit.model, "kind": loaded.kind}
     emit(fit, command="clv fit", inputs=inputs, fmt=fmt, out=out, extra=_headline(fit))
@@ -259,6 +269,9 @@ def predict_cmd(
     period: Annotated[float, typer.Option("--period", help=h("cli.clv.opt.period"))] = 4.345,
     discount: Annotated[float, typer.Option("--discount", help=h("cli.clv.opt.discount"))] = 0.01,
     margin: Annotated[float, typer.Option("--margin", help=h("cli.clv.opt.margin"))] = 1.0,
+    continuous: Annotated[
+        float | None, typer.Option("--continuous-rate", help=h("cli.clv.opt.continuous"))
+    ] = None,
     customer: CustomerOpt = "customer_id",
     date: DateOpt = None,
     amount: AmountOpt = None,
@@ -297,6 +310,7 @@ def predict_cmd(
         period=period,
         discount_rate=discount,
         margin=margin,
+        continuous_rate=continuous,
     )
     settings = {
         "horizon": horizon,
@@ -304,6 +318,7 @@ def predict_cmd(
         "period": period,
         "discount_rate": discount,
         "margin": margin,
+        "continuous_rate": continuous,
     }
     warnings = fit.warnings + (spend_fit.warnings if spend_fit else ())
     result = Predictions(fit, spend_fit, table, settings, warnings)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -106,14 +106,29 @@ def _months(period: str) -> int:
     return PERIODS[period]
 
 
+def _index_of(day: dt.date, period: str) -> int:
+    """:func:`period_index` of one date, in Python."""
+    return (day.year * 12 + day.month - 1) // _months(period)
+
+
+def _date_bounds(engine: Engine, activity: ir.Table) -> tuple[dt.date, dt.date] | None:
+    """The first and last date of ``activity`` (``None`` when it has none): one query on the
+    bare date column, which DuckDB answers from the Parquet statistics without reading rows."""
+    got = engine.to_pandas(activity.aggregate(lo=activity.date.min(), hi=activity.date.max()))
+    if got.empty or pd.isna(got["lo"].iloc[0]):
+        return None
+    return pd.Timestamp(got["lo"].iloc[0]).date(), pd.Timestamp(got["hi"].iloc[0]).date()
+
+
 def _row_flags(activity: ir.Table) -> dict[str, Any]:
     """Row-level expressions: is the row business (``active``), a purchase (``bought``),
-    its purchase count, products held, additions, cancellations."""
+    its purchase count, products held, additions, cancellations, named-brand purchases
+    (``None`` where the table has no such column: the sums are 0 without a column of
+    zeros to add up)."""
     import ibis
 
     t = activity
     cols = set(t.columns)
-    zero = t.amount.isnull().cast("int64") * 0  # a column of zeros (sums need a column)
     if activity_layout(t) == "events":
         ev = t.event
         bought = ev == "purchase"
@@ -127,14 +142,15 @@ def _row_flags(activity: ir.Table) -> dict[str, Any]:
             "named": ibis.ifelse(bought, t.n_named.fill_null(0), 0) if "n_named" in cols else None,
         }
     n = t.n_purchases.fill_null(0) if "n_purchases" in cols else (t.amount > 0).cast("int64")
-    held = t.products_held.fill_null(0) if "products_held" in cols else zero
+    held = t.products_held.fill_null(0) if "products_held" in cols else None
+    active = (n > 0) | (t.amount > 0) if held is None else (n > 0) | (held > 0) | (t.amount > 0)
     return {
-        "active": (n > 0) | (held > 0) | (t.amount > 0),
+        "active": active,
         "bought": n > 0,
         "n": n.cast("int64"),
-        "held": held.cast("int64"),
-        "additions": t.additions.fill_null(0) if "additions" in cols else zero,
-        "cancellations": t.cancellations.fill_null(0) if "cancellations" in cols else zero,
+        "held": None if held is None else held.cast("int64"),
+        "additions": t.additions.fill_null(0) if "additions" in cols else None,
+        "cancellations": t.cancellations.fill_null(0) if "cancellations" in cols else None,
         "named": t.n_named.fill_null(0) if "n_named" in cols else None,
     }
 
@@ -190,61 +206,134 @@ def customer_periods(
     return t.group_by("customer").aggregate(**aggs)
 
 
+def _bits_ok(engine: Engine, n_periods: int) -> bool:
+    """Whether activity per period fits one 64-bit mask per customer on this engine."""
+    return engine.name == "duckdb" and n_periods <= 62
+
+
+def _customer_bits(activity: ir.Table, /, *, period: str, first: int) -> ir.Table:
+    """One row per customer: ``_mask`` (bit ``k`` set when the customer has business in
+    period ``first + k``), ``_bought`` (the same for periods with a purchase),
+    ``purchases`` and ``amount``: the narrow form of :func:`customer_periods` (four
+    aggregates in one hash aggregate by customer; flags and the first period are read
+    from the masks afterwards)."""
+    import ibis
+
+    f = _row_flags(activity)
+    t = activity.mutate(_p=period_index(activity.date, period), _active=f["active"], _n=f["n"])
+    bit = ibis.literal(1, "int64") << (t._p - first)
+    return t.group_by("customer").aggregate(
+        _mask=ibis.ifelse(t._active, bit, 0).bit_or(),
+        _bought=ibis.ifelse(t._n > 0, bit, 0).bit_or(),
+        purchases=t._n.sum(),
+        amount=t.amount.sum(),
+    )
+
+
 def _period_sums(
     engine: Engine, activity: ir.Table, *, period: str, market: ir.Table | None
 ) -> pd.DataFrame:
-    """Per period over the rows (a grouping by period only): amount, purchases, buyers'
-    purchases, products held, additions, cancellations, named-brand purchases and the
-    share of wallet of rows with business."""
-    f = _row_flags(activity)
-    t = activity.mutate(p=period_index(activity.date, period))
-    aggs: dict[str, Any] = {
-        "amount": t.amount.sum(),
-        "n_purchases": f["n"].sum(),
-        "products_held": f["held"].sum(),
-        "additions": f["additions"].sum(),
-        "cancellations": f["cancellations"].sum(),
-    }
-    if f["named"] is not None:
-        aggs["n_named"] = f["named"].sum()
+    """Per period over the rows: amount, purchases, buyers' purchases, products held,
+    additions, cancellations, named-brand purchases and the share of wallet of rows with
+    business. Every figure is a sum, so the rows are summed by date first (few groups, no
+    calendar arithmetic per row) and the dates by period after."""
+    t = activity.mutate(_active=_row_flags(activity)["active"])  # computed once per row
+    f = _row_flags(t)
+    aggs: dict[str, Any] = {"amount": t.amount.sum(), "n_purchases": f["n"].sum()}
+    absent = []
+    for name, key in (
+        ("products_held", "held"),
+        ("additions", "additions"),
+        ("cancellations", "cancellations"),
+        ("n_named", "named"),
+    ):
+        if f[key] is not None:
+            aggs[name] = f[key].sum()
+        elif name != "n_named":
+            absent.append(name)
     if activity_layout(activity) == "monthly":
         # products held are a monthly stock: average over customer-months with business
-        aggs["held_rows"] = f["active"].cast("int64").sum()
+        aggs["held_rows"] = t._active.cast("int64").sum()
     if market is None and "competitor_share" in t.columns:
-        known = f["active"] & t.competitor_share.notnull()
-        aggs["sow_known"] = known.cast("int64").sum()
-        aggs["sow_sum"] = (1 - t.competitor_share).sum(where=known)
-    frame: pd.DataFrame = engine.to_pandas(t.group_by("p").aggregate(**aggs))
+        aggs["sow_known"] = t.competitor_share.count(where=t._active)
+        aggs["sow_sum"] = (1 - t.competitor_share).sum(where=t._active)
+    by_date = t.group_by("date").aggregate(**aggs)
+    by_date = by_date.mutate(p=period_index(by_date.date, period))
+    frame: pd.DataFrame = engine.to_pandas(
+        by_date.group_by("p").aggregate(**{k: by_date[k].sum() for k in aggs})
+    )
+    for name in absent:
+        frame[name] = 0
     return frame.set_index("p").sort_index()
 
 
 def _flag(masks: ir.Table, p: int, first: int, last: int) -> Any:
-    """The business flag of period ``p`` (0 outside the window)."""
+    """The business flag (0 or 1) of period ``p`` (0 outside the window), from the mask
+    (:func:`_customer_bits`) or the wide flags (:func:`customer_periods`)."""
     import ibis
 
-    if first <= p <= last:
-        return masks[f"a{p - first}"]
-    return ibis.literal(0, "int64")
+    if not first <= p <= last:
+        return ibis.literal(0, "int64")
+    if "_mask" in masks.columns:
+        return (masks._mask >> (p - first)) & 1
+    return masks[f"a{p - first}"]
+
+
+def _known(masks: ir.Table) -> Any:
+    """Whether the customer has business in some period of the window."""
+    if "_mask" in masks.columns:
+        return masks._mask != 0
+    return masks.first_p.notnull()
 
 
 def _bucket(
     engine: Engine, masks: ir.Table, *, first: int, last: int
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Per period: active, retained (active in the period before too), first seen; and the
-    whole-window counts per customer (customers, buyers, repeat buyers, purchases, amount)."""
+    whole-window counts per customer (customers, buyers, repeat buyers, purchases, amount).
+
+    From masks (:func:`_customer_bits`) the customers are first counted per mask (a
+    handful of distinct activity patterns, however many customers), and the per-period
+    counts are weighted sums over those patterns: a period's bit is set in ``_mask``; the
+    first period is the lowest bit set (``mask & -mask``); purchases in two or more periods
+    means ``_bought`` has more than one bit (``b & (b - 1) != 0``)."""
+    import ibis
+
     aggs: dict[str, Any] = {}
-    for p in range(first, last + 1):
-        a = _flag(masks, p, first, last)
-        aggs[f"active_{p - first}"] = a.sum()
-        aggs[f"retained_{p - first}"] = (a * _flag(masks, p - 1, first, last)).sum()
-        aggs[f"first_{p - first}"] = (masks.first_p == p).cast("int64").sum()
-    aggs["customers"] = masks.first_p.notnull().cast("int64").sum()
-    aggs["buyers"] = (masks.purchases > 0).cast("int64").sum()
-    aggs["repeat_buyers"] = (masks.purchases >= 2).cast("int64").sum()
-    aggs["repeat_period_buyers"] = (masks.periods_bought >= 2).cast("int64").sum()
-    aggs["n_purchases"] = masks.purchases.sum()
-    aggs["amount"] = masks.amount.sum()
-    row = engine.to_pandas(masks.aggregate(**aggs)).iloc[0]
+    if "_mask" in masks.columns:
+        m = masks
+        g = m.group_by("_mask").aggregate(
+            _n=m.count(),
+            buyers=(m.purchases > 0).cast("int64").sum(),
+            repeat_buyers=(m.purchases >= 2).cast("int64").sum(),
+            repeat_period_buyers=((m._bought & (m._bought - 1)) != 0).cast("int64").sum(),
+            n_purchases=m.purchases.sum(),
+            amount=m.amount.sum(),
+        )
+        lowest = g._mask & (-g._mask)
+        for p in range(first, last + 1):
+            a = _flag(g, p, first, last)
+            k = p - first
+            aggs[f"active_{k}"] = (a * g._n).sum()
+            aggs[f"retained_{k}"] = (a * _flag(g, p - 1, first, last) * g._n).sum()
+            aggs[f"first_{k}"] = g._n.sum(where=lowest == ibis.literal(1 << k, "int64"))
+        aggs["customers"] = g._n.sum(where=g._mask != 0)
+        for name in ("buyers", "repeat_buyers", "repeat_period_buyers", "n_purchases", "amount"):
+            aggs[name] = g[name].sum()
+        row = engine.to_pandas(g.aggregate(**aggs)).iloc[0]
+    else:
+        for p in range(first, last + 1):
+            a = _flag(masks, p, first, last)
+            aggs[f"active_{p - first}"] = a.sum()
+            aggs[f"retained_{p - first}"] = (a * _flag(masks, p - 1, first, last)).sum()
+            aggs[f"first_{p - first}"] = (masks.first_p == p).cast("int64").sum()
+        aggs["customers"] = masks.first_p.notnull().cast("int64").sum()
+        aggs["buyers"] = (masks.purchases > 0).cast("int64").sum()
+        aggs["repeat_buyers"] = (masks.purchases >= 2).cast("int64").sum()
+        aggs["repeat_period_buyers"] = (masks.periods_bought >= 2).cast("int64").sum()
+        aggs["n_purchases"] = masks.purchases.sum()
+        aggs["amount"] = masks.amount.sum()
+        row = engine.to_pandas(masks.aggregate(**aggs)).iloc[0]
     values = {k: float(0 if pd.isna(v) else v) for k, v in row.items()}
     idx = pd.RangeIndex(first, last + 1, name="p")
     frame = pd.DataFrame(
@@ -310,7 +399,7 @@ def _per_period_active(
     j = events.join(masks, "customer")
     aggs: dict[str, Any] = {}
     for p in range(first, last + 1):
-        hit = (j.p == p) & (j[f"a{p - first}"] == 1)
+        hit = (j.p == p) & (_flag(j, p, first, last) == 1)
         aggs[f"n_{p - first}"] = hit.cast("int64").sum()
         if value is not None:
             aggs[f"v_{p - first}"] = j[value].sum(where=hit)
@@ -346,7 +435,7 @@ def _engagement(
         .order_by("kind")
     ).reset_index(drop=True)
     referrers = e.filter(e.kind == referral_kind).select("customer").distinct()
-    known = masks.filter(masks.first_p.notnull()).select("customer")
+    known = masks.filter(_known(masks)).select("customer")
     n_ref = engine.to_pandas(known.join(referrers, "customer").count())
     return by_p, kinds, float(n_ref)
 
@@ -646,20 +735,22 @@ def indicators(
 
     if market is not None:
         market = market.mutate(customer=_same_type(market.customer, activity.customer))
-    bounds = engine.to_pandas(
-        activity.aggregate(
-            first=period_index(activity.date, period).min(),
-            last=period_index(activity.date, period).max(),
-        )
-    )
-    if bounds.empty or pd.isna(bounds["first"].iloc[0]):
+    dates = _date_bounds(engine, activity)
+    if dates is None:
         raise ValidationError("customers.error.empty", what="activity")
-    first, last = int(bounds["first"].iloc[0]), int(bounds["last"].iloc[0])
+    first, last = _index_of(dates[0], period), _index_of(dates[1], period)
     sums = _period_sums(engine, activity, period=period, market=market)
-    masks_expr = customer_periods(
-        activity, period=period, first=first, last=last, engine_name=engine.name
-    )
-    with _materialised(engine, masks_expr) as masks:
+    if _bits_ok(engine, last - first + 1):
+        masks_expr = _customer_bits(activity, period=period, first=first)
+    else:
+        masks_expr = customer_periods(
+            activity, period=period, first=first, last=last, engine_name=engine.name
+        )
+    # the per-customer table is stored only when more than one query reads it
+    reread = market is not None or engagement is not None or price_changes is not None
+    reread = reread or (customers is not None and "join_date" in customers.columns)
+    stored = _materialised(engine, masks_expr) if reread else nullcontext(masks_expr)
+    with stored as masks:
         flags, totals = _bucket(engine, masks, first=first, last=last)
         raw = flags.join(sums, how="left").fillna(0.0)
         if market is not None:

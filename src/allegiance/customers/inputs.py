@@ -28,6 +28,7 @@ Two layouts of the activity table are understood:
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -324,7 +325,9 @@ def read_source(
     roles = {r.name: r for r in SCHEMAS[kind]}
     schema = raw.schema()
     typed: dict[str, Any] = {}
-    checks: list[tuple[str, Any, Any]] = []  # (role, bad-row predicate, raw column)
+    # (role, bad-row predicate, raw column, screen): the screen says how a cheap aggregate
+    # can tell there is no bad value ("null": none missing; "inf": none infinite)
+    checks: list[tuple[str, Any, Any, str | None]] = []
     for name, column in found.items():
         role = roles[name]
         col = raw[column]
@@ -337,7 +340,9 @@ def read_source(
             elif dtype.is_string():
                 stripped = col.strip()
                 value = stripped.try_cast("timestamp").date()
-                checks.append((name, stripped.notnull() & value.isnull() & (stripped != ""), col))
+                checks.append(
+                    (name, stripped.notnull() & value.isnull() & (stripped != ""), col, None)
+                )
             else:
                 raise InputError(
                     "customers.error.column_type",
@@ -354,7 +359,9 @@ def read_source(
             elif dtype.is_string():
                 stripped = col.strip()
                 value = stripped.try_cast("float64")
-                checks.append((name, stripped.notnull() & value.isnull() & (stripped != ""), col))
+                checks.append(
+                    (name, stripped.notnull() & value.isnull() & (stripped != ""), col, None)
+                )
             else:
                 raise InputError(
                     "customers.error.column_type",
@@ -366,17 +373,19 @@ def read_source(
             if dtype.is_floating() or dtype.is_decimal():
                 # NaN is a missing value (pandas writes missing numbers as NaN; Spark keeps it)
                 value = ibis.ifelse(value.isnan(), ibis.null("float64"), value)
-                checks.append((name, value.isinf(), col))
+                # not value.isinf(): Ibis 12 compiles it to FALSE on PySpark
+                inf = ibis.literal(math.inf, "float64")
+                checks.append((name, (value == inf) | (value == -inf), col, "inf"))
         elif role.kind == "event":
             value = col.cast("string").strip().lower()
-            checks.append((name, value.notnull() & ~value.isin(EVENTS), col))
+            checks.append((name, value.notnull() & ~value.isin(EVENTS), col, None))
         elif role.kind == "id":
             value = col if dtype.is_string() or dtype.is_integer() else col.cast("string")
-            checks.append((name, col.isnull(), col))
+            checks.append((name, col.isnull(), col, "null"))
         else:
             value = col.cast("string") if not dtype.is_string() else col
         if role.required and role.kind != "id":
-            checks.append((name, col.isnull(), col))
+            checks.append((name, col.isnull(), col, "null"))
         typed[name] = value
     if validate and checks:
         _validate(engine, raw, checks, found=found, roles=roles, file=file)
@@ -398,33 +407,54 @@ def read_source(
 def _validate(
     engine: Engine,
     raw: ir.Table,
-    checks: list[tuple[str, Any, Any]],
+    checks: list[tuple[str, Any, Any, str | None]],
     *,
     found: Mapping[str, str],
     roles: Mapping[str, Role],
     file: str,
 ) -> None:
-    """One aggregate pass counting bad values per check; the first bad row is then fetched
-    (with its 1-based data row number in the order the engine reads the source)."""
+    """Count the bad values of every check; the first bad row of the first failing check is
+    then fetched (with its 1-based data row number in the order the engine reads the source).
+
+    A first query asks only for the row count and, per column, the count of values present
+    and the smallest and largest value: that settles the missing-value checks exactly, and
+    the infinity checks when both ends are finite. DuckDB answers it from the Parquet
+    statistics without reading the rows. The checks it cannot settle (text to parse,
+    event names, an infinite end) are counted in one pass over the rows.
+    """
     import ibis
 
-    counts = raw.aggregate(
-        **{
-            f"bad_{i}": pred.fill_null(False).cast("int64").sum()
-            for i, (_, pred, _) in enumerate(checks)
-        }
-    )
-    got = engine.to_pandas(counts).iloc[0]
-    for i, (name, pred, _col) in enumerate(checks):
-        n_bad = int(got[f"bad_{i}"] or 0)
-        if not n_bad:
+    screen: dict[str, Any] = {"_rows": raw.count()}
+    for i, (_, _, col, kind) in enumerate(checks):
+        if kind == "null":
+            screen[f"n_{i}"] = col.count()
+        elif kind == "inf":
+            screen[f"lo_{i}"] = col.min()
+            screen[f"hi_{i}"] = col.max()
+    first = engine.to_pandas(raw.aggregate(**screen)).iloc[0]
+    rows = int(first["_rows"] or 0)
+    n_bad: dict[int, int] = {}
+    for i, (_, _, _, kind) in enumerate(checks):
+        if kind == "null":
+            n_bad[i] = rows - int(first[f"n_{i}"] or 0)
+        elif kind == "inf" and all(_finite(first[f"{end}_{i}"]) for end in ("lo", "hi")):
+            n_bad[i] = 0
+    rest = [i for i in range(len(checks)) if i not in n_bad]
+    if rest:
+        counts = raw.aggregate(
+            **{f"bad_{i}": checks[i][1].fill_null(False).cast("int64").sum() for i in rest}
+        )
+        got = engine.to_pandas(counts).iloc[0]
+        n_bad.update({i: int(got[f"bad_{i}"] or 0) for i in rest})
+    for i, (name, pred, _col, _kind) in enumerate(checks):
+        if not n_bad[i]:
             continue
         numbered = raw.mutate(_row=ibis.row_number() + 1, _bad=pred.fill_null(False))
-        first = engine.to_pandas(
+        first_bad = engine.to_pandas(
             numbered.filter(numbered._bad).order_by("_row").select("_row", found[name]).limit(1)
         )
-        row = int(first["_row"].iloc[0]) if len(first) else "?"
-        shown = first[found[name]].iloc[0] if len(first) else None
+        row = int(first_bad["_row"].iloc[0]) if len(first_bad) else "?"
+        shown = first_bad[found[name]].iloc[0] if len(first_bad) else None
         value = "" if shown is None or (isinstance(shown, float) and shown != shown) else shown
         raise InputError(
             "customers.error.bad_value",
@@ -434,8 +464,20 @@ def _validate(
             row=row,
             value=str(value) if value != "" else "(empty)",
             expected=_expected(roles[name]),
-            n_bad=n_bad,
+            n_bad=n_bad[i],
         )
+
+
+def _finite(value: Any) -> bool:
+    """Whether ``value`` (an aggregate's result) is a finite number or missing (a column
+    with no values has no infinite one); NaN is not finite (the engines sort it above
+    infinity, so an infinite value could hide under it)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def _expected(role: Role) -> str:

@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from allegiance.customers.indicators import PERIODS, _materialised, period_index
+from allegiance.customers.indicators import (
+    PERIODS,
+    _date_bounds,
+    _index_of,
+    _materialised,
+    period_index,
+)
 from allegiance.customers.inputs import activity_layout
 from allegiance.errors import ValidationError
 from allegiance.i18n import Message
@@ -110,55 +116,51 @@ def customer_values(
             if "products_held" in t.columns
             else ibis.literal(0.0)
         )
-    day = t.date.epoch_days()
     p = period_index(t.date, period)
-    if (
+    bits = (
         first_period is not None
         and n_periods is not None
         and engine_name == "duckdb"
         and n_periods <= 62
-    ):
+    )
+    if bits:
         # one bit per period OR-ed over the rows, counted afterwards: cheaper than DISTINCT
         bit = ibis.literal(1, "int64") << (p - first_period)
         active_periods = ibis.ifelse(bought, bit, 0).bit_or()
     else:
         active_periods = p.nunique(where=bought)
+    # dates, not day numbers, are aggregated: the calendar arithmetic runs once per customer
     per = t.group_by("customer").aggregate(
-        first_day=day.min(where=bought),
-        last_day=day.max(where=bought),
+        first_date=t.date.min(where=bought),
+        last_date=t.date.max(where=bought),
         frequency=count.sum(),
         monetary=t.amount.sum(),
         periods_active=active_periods,
         products=products.cast("float64"),
     )
-    per = per.filter(per.last_day.notnull())
-    if (
-        first_period is not None
-        and n_periods is not None
-        and engine_name == "duckdb"
-        and n_periods <= 62
-    ):
-        bits = [(per.periods_active >> k) & 1 for k in range(n_periods)]
-        total = bits[0]
-        for b in bits[1:]:
-            total = total + b
+    per = per.filter(per.last_date.notnull())
+    if bits:
+        assert n_periods is not None
+        total = (per.periods_active >> 0) & 1
+        for k in range(1, n_periods):
+            total = total + ((per.periods_active >> k) & 1)
         per = per.mutate(periods_active=total)
     if as_of is None:
-        end = t.aggregate(end=day.max())
-        per = per.cross_join(end)
+        per = per.cross_join(t.aggregate(_end=t.date.max()))
+        end_day = per._end.epoch_days()
     else:
-        per = per.mutate(end=ibis.literal((as_of - dt.date(1970, 1, 1)).days))
-    epoch = ibis.literal(dt.date(1970, 1, 1))
+        per = per.mutate(_end=ibis.literal(as_of, "date"))
+        end_day = ibis.literal((as_of - dt.date(1970, 1, 1)).days, "int64")
     out = per.select(
         "customer",
-        first_date=epoch + per.first_day.cast("int32").as_interval("D"),
-        last_date=epoch + per.last_day.cast("int32").as_interval("D"),
-        recency_days=(per.end - per.last_day).cast("int64"),
+        first_date=per.first_date,
+        last_date=per.last_date,
+        recency_days=(end_day - per.last_date.epoch_days()).cast("int64"),
         frequency=per.frequency.cast("int64"),
         monetary=per.monetary.cast("float64"),
         periods_active=per.periods_active.cast("int64"),
         products=per.products,
-        _end=epoch + per.end.cast("int32").as_interval("D"),
+        _end=per._end,
     )
     columns = [c for c in out.columns if c != "_end"]
     if customers is not None:
@@ -189,38 +191,120 @@ def customer_values_for(
     """:func:`customer_values` for ``engine``: the period range is looked up first (one
     cheap query) so that active periods are counted with a bit mask on DuckDB instead of a
     DISTINCT count (three times faster at 10 million customers)."""
-    p = period_index(activity.date, period)
-    bounds = engine.to_pandas(activity.aggregate(first=p.min(), last=p.max()))
-    first, last = bounds["first"].iloc[0], bounds["last"].iloc[0]
-    known = not (pd.isna(first) or pd.isna(last))
+    dates = _date_bounds(engine, activity)
+    if dates is None:
+        first = n_periods = None
+    else:
+        first = _index_of(dates[0], period)
+        n_periods = _index_of(dates[1], period) - first + 1
     return customer_values(
         activity,
-        as_of=as_of,
+        as_of=dates[1] if as_of is None and dates is not None else as_of,
         customers=customers,
         period=period,
-        first_period=int(first) if known else None,
-        n_periods=int(last - first + 1) if known else None,
+        first_period=first,
+        n_periods=n_periods,
         engine_name=engine.name,
     )
 
 
 def _score(value: Any, q: int, *, descending: bool) -> Any:
+    """The definition of a score: ``ceil(q × cume_dist − ε)`` kept within 1..q, unknown
+    values first (the worst). A window over all customers; :func:`rfm_scores` gets the same
+    scores from cut points (:func:`_cut_points`)."""
     import ibis
 
-    order = ibis.desc(value) if descending else ibis.asc(value)
-    cd = ibis.cume_dist().over(ibis.window(order_by=order))
+    order = ibis.desc if descending else ibis.asc
+    cd = ibis.cume_dist().over(ibis.window(order_by=order(value, nulls_first=True)))
     return (cd * q - _EPS).ceil().cast("int64").clip(lower=1, upper=q)
+
+
+def _ranked(values: ir.Table, column: str, *, descending: bool, nulls_first: bool) -> ir.Table:
+    """``_x, _cd``: the values of ``column`` with their cume_dist in the given order.
+
+    Whole numbers (days, counts) have few distinct values: they are counted first (a small
+    grouping), and the running total of the counts over the total is the cume_dist, the same
+    division of the same two whole numbers as the window function's. Other numbers get the
+    window over their one column only (not over the whole table)."""
+    import ibis
+
+    x = values[column]
+    order = ibis.desc if descending else ibis.asc
+    if x.type().is_integer():
+        d = values.group_by(_x=x).aggregate(_n=values.count())
+        running = d._n.sum().over(
+            ibis.cumulative_window(order_by=order(d._x, nulls_first=nulls_first))
+        )
+        total = d._n.sum().over(ibis.window())
+        return d.select("_x", _cd=running.cast("float64") / total.cast("float64"))
+    d = values.select(_x=x)
+    window = ibis.window(order_by=order(d._x, nulls_first=nulls_first))
+    return d.mutate(_cd=ibis.cume_dist().over(window))
+
+
+def _cut_points(values: ir.Table, column: str, q: int, *, descending: bool, tag: str) -> ir.Table:
+    """One row: ``{tag}{k}`` for k = 1..q−1, the least good value whose score (:func:`_score`)
+    is above k (null when no value scores above k), and ``{tag}_null``, the score of an
+    unknown value (null when there is none).
+
+    The score only grows as the value gets better, so score(x) = 1 + #{k: x is at least as
+    good as cut k}: the same numbers as the window over the whole table.
+    """
+    import ibis
+
+    d = _ranked(values, column, descending=descending, nulls_first=True)
+    # score = ceil(y) kept within 1..q = 1 + #{k in 1..q-1: y > k}, with y = q·cume_dist − ε
+    y = d._cd * q - _EPS
+    least = d._x.max if descending else d._x.min
+    cuts = {f"{tag}{k}": least(where=y > k) for k in range(1, q)}
+    y_unknown = d._cd.max(where=d._x.isnull()) * q - _EPS  # null when none is unknown
+    unknown: Any = ibis.literal(1, "int64")
+    for k in range(1, q):
+        unknown = unknown + (y_unknown > k).cast("int64")
+    cuts[f"{tag}_null"] = unknown
+    return d.aggregate(**cuts)
+
+
+def _from_cuts(x: Any, cuts: ir.Table, q: int, *, descending: bool, tag: str) -> Any:
+    """The score of ``x`` from its cut points (:func:`_cut_points`, joined in as ``cuts``)."""
+    import ibis
+
+    total: Any = ibis.literal(1, "int64")
+    for k in range(1, q):
+        c = cuts[f"{tag}{k}"]
+        reached = (x <= c) if descending else (x >= c)
+        total = total + reached.fill_null(False).cast("int64")
+    return ibis.ifelse(x.isnull(), cuts[f"{tag}_null"], total)
+
+
+_RFM: tuple[tuple[str, str, bool], ...] = (
+    ("recency_days", "_cut_r", True),
+    ("frequency", "_cut_f", False),
+    ("monetary", "_cut_m", False),
+)
 
 
 def rfm_scores(values: ir.Table, /, *, q: int = 5) -> ir.Table:
     """``values`` (from :func:`customer_values`) with ``r, f, m`` scores 1..``q``, their sum
-    ``rfm_score`` and the cell ``rfm`` (``"5-3-4"``)."""
+    ``rfm_score`` and the cell ``rfm`` (``"5-3-4"``).
+
+    ``score = ceil(q × cume_dist)`` (see the module), computed from q − 1 cut points per
+    measure (:func:`_cut_points`) joined to every customer instead of a sort of the whole
+    table per measure. ``values`` is read twice (cut points, then scores): pass a stored
+    table (as :func:`segments` does) rather than the expression of :func:`customer_values`.
+    """
     _check_q(q)
-    scored = values.mutate(
-        r=_score(values.recency_days, q, descending=True),
-        f=_score(values.frequency, q, descending=False),
-        m=_score(values.monetary, q, descending=False),
+    cuts: ir.Table | None = None
+    for column, tag, descending in _RFM:
+        one = _cut_points(values, column, q, descending=descending, tag=tag)
+        cuts = one if cuts is None else cuts.cross_join(one)
+    assert cuts is not None
+    j = values.cross_join(cuts)
+    r, f, m = (
+        _from_cuts(j[column], j, q, descending=descending, tag=tag)
+        for column, tag, descending in _RFM
     )
+    scored = j.select(*values.columns, r=r, f=f, m=m)
     return scored.mutate(
         rfm_score=scored.r + scored.f + scored.m,
         rfm=scored.r.cast("string").concat(
@@ -277,14 +361,29 @@ def pyramid_tiers(
     import ibis
 
     checked = _check_tiers(tiers)
-    cd = ibis.cume_dist().over(ibis.window(order_by=ibis.desc(values[value])))
     bounds, acc = [], 0.0
     for name, share in checked[:-1]:
         acc += share
-        bounds.append((name, acc))
-    cases = [(cd <= upper + _EPS, name) for name, upper in bounds]
-    tier = ibis.cases(*cases, else_=checked[-1][0]) if cases else ibis.literal(checked[-1][0])
-    return values.mutate(tier=tier)
+        bounds.append((name, acc + _EPS))
+    if not bounds:
+        return values.mutate(tier=ibis.literal(checked[-1][0]))
+    # cume_dist falls as the value rises, so a tier holds the values from a cut point up:
+    # the cut of tier j is the least value whose cume_dist is within the tier's bound
+    d = _ranked(values, value, descending=True, nulls_first=False)
+    cuts = d.aggregate(
+        _tier_null=d._cd.max(where=d._x.isnull()),
+        **{f"_tier{j}": d._x.min(where=d._cd <= upper) for j, (_, upper) in enumerate(bounds)},
+    )
+    t = values.cross_join(cuts)
+    x = t[value]
+    known = ibis.cases(
+        *[(x >= t[f"_tier{j}"], name) for j, (name, _) in enumerate(bounds)],
+        else_=checked[-1][0],
+    )
+    unknown = ibis.cases(
+        *[(t._tier_null <= upper, name) for name, upper in bounds], else_=checked[-1][0]
+    )
+    return t.select(*values.columns, tier=ibis.ifelse(x.isnull(), unknown, known))
 
 
 def summarise_pyramid(
@@ -365,7 +464,10 @@ def grade_scores(
     for name, weight in w.items():
         col = values[name].cast("float64")
         if scaling == "rank":
-            scaled = ibis.cume_dist().over(ibis.window(order_by=col))
+            # unknown values rank lowest on both engines (their default null order differs)
+            order = ibis.asc(col, nulls_first=True)
+            cd = ibis.cume_dist().over(ibis.window(order_by=order))
+            scaled = ibis.ifelse(col.isnull(), 0.0, cd)
         else:
             top = col.max().over(ibis.window())
             scaled = ibis.ifelse(top > 0, col / top, 0.0)

@@ -574,40 +574,76 @@ def _measures(j: ir.Table, rules: StepRules, month: dt.date) -> dict[str, ir.Val
 
     known = j.s_customer_id.notnull()
     amount = j.r_amount.fill_null(0.0)
-    prev = ibis.ifelse(known, j.amount_lag1, ibis.null("float64"))
     purchases = j.r_purchases.cast("float64")
     products = j.r_products_held.cast("float64")
     # a customer in the state with no row this month had no business (0); an unknown column
     # (all null in the activity) stays unknown
     purchases = ibis.ifelse(j.r_customer_id.isnull() & j.purchases_lag1.notnull(), 0.0, purchases)
     products = ibis.ifelse(j.r_customer_id.isnull() & j.products_lag1.notnull(), 0.0, products)
-    w = rules.window_months
-    lags = [amount] + [j[name] for name in _lag_names(rules)]
-    recent = _sum(lags[0:w])
-    before = _sum(lags[w : 2 * w])
-    recent_prev = _sum(lags[1 : w + 1])
-    before_prev = _sum(lags[w + 1 : 2 * w + 1])
-    month_lit = ibis.literal(month, type="date")
-    tenure = (month_lit.year() - j.join_date.year()) * 12 + (
-        month_lit.month() - j.join_date.month()
+    return _measure_values(
+        rules,
+        amount=amount,
+        amount_prev=ibis.ifelse(known, j.amount_lag1, ibis.null("float64")),
+        lags=[j[name] for name in _lag_names(rules)],
+        purchases=purchases,
+        purchases_prev=j.purchases_lag1,
+        products=products,
+        products_prev=j.products_lag1,
+        additions=j.r_additions.cast("float64"),
+        cancellations=j.r_cancellations.cast("float64"),
+        competitor_share=j.r_competitor_share.cast("float64"),
+        competitor_share_prev=j.competitor_share_lag1,
+        month=ibis.literal(month, type="date"),
+        join_date=j.join_date,
     )
+
+
+def _measure_values(
+    rules: StepRules,
+    *,
+    amount: ir.Value,
+    amount_prev: ir.Value,
+    lags: Sequence[ir.Value],
+    purchases: ir.Value,
+    purchases_prev: ir.Value,
+    products: ir.Value,
+    products_prev: ir.Value,
+    additions: ir.Value,
+    cancellations: ir.Value,
+    competitor_share: ir.Value,
+    competitor_share_prev: ir.Value,
+    month: ir.Value,
+    join_date: ir.Value,
+) -> dict[str, ir.Value]:
+    """Every measure of :data:`MEASURES` from one month's values and the ones before (``lags``:
+    business 1 … 2W months back). Both ways of running (month by month, and all months in
+    one pass) call this, so they compute every value with the same arithmetic."""
+    import ibis
+
+    w = rules.window_months
+    seq = [amount, *lags]
+    recent = _sum(seq[0:w])
+    before = _sum(seq[w : 2 * w])
+    recent_prev = _sum(seq[1 : w + 1])
+    before_prev = _sum(seq[w + 1 : 2 * w + 1])
+    tenure = (month.year() - join_date.year()) * 12 + (month.month() - join_date.month())
     tenure = tenure.cast("float64")
     return {
         "amount": amount,
-        "amount_prev": prev,
-        "amount_change": _change(amount, prev),
+        "amount_prev": amount_prev,
+        "amount_change": _change(amount, amount_prev),
         "purchases": purchases,
-        "purchases_prev": j.purchases_lag1,
-        "purchases_change": _change(purchases, j.purchases_lag1),
+        "purchases_prev": purchases_prev,
+        "purchases_change": _change(purchases, purchases_prev),
         "products_held": products,
-        "products_prev": j.products_lag1,
-        "services_lost_share": 1.0 - products / j.products_lag1.nullif(0.0),
-        "additions": j.r_additions.cast("float64").fill_null(0.0),
-        "cancellations": j.r_cancellations.cast("float64").fill_null(0.0),
+        "products_prev": products_prev,
+        "services_lost_share": 1.0 - products / products_prev.nullif(0.0),
+        "additions": additions.fill_null(0.0),
+        "cancellations": cancellations.fill_null(0.0),
         "period_change": recent / before.nullif(0.0) - 1.0,
         "period_change_prev": recent_prev / before_prev.nullif(0.0) - 1.0,
-        "competitor_share": j.r_competitor_share.cast("float64"),
-        "competitor_share_prev": j.competitor_share_lag1,
+        "competitor_share": competitor_share,
+        "competitor_share_prev": competitor_share_prev,
         "tenure_months": tenure,
         "tenure_months_prev": tenure - 1.0,
         "active": ibis.ifelse((products.fill_null(0.0) > 0) | (amount > 0), 1.0, 0.0),
@@ -627,6 +663,8 @@ def _change(now: ir.Value, prev: ir.Value) -> ir.Value:
 
 
 def _test(c: Condition, m: Mapping[str, ir.Value]) -> ir.BooleanValue:
+    """The condition as a boolean that may be unknown (``NULL``) where it compares with an
+    unknown value; :func:`_fire` turns an unknown rule into false once per rule."""
     import ibis
 
     x = m[c.measure]
@@ -641,10 +679,10 @@ def _test(c: Condition, m: Mapping[str, ir.Value]) -> ir.BooleanValue:
         out = hits[0]
         for h in hits[1:]:
             out = out | h
-        return out.fill_null(False)
+        return out
     assert isinstance(c.value, float)
     v = ibis.literal(c.value, type="float64")
-    compare = {
+    return {
         "<": x < v,
         "<=": x <= v,
         ">": x > v,
@@ -652,7 +690,53 @@ def _test(c: Condition, m: Mapping[str, ir.Value]) -> ir.BooleanValue:
         "==": x == v,
         "!=": x != v,
     }[c.op]
-    return compare.fill_null(False)
+
+
+def _fire(base: ir.Table, rules: StepRules) -> ir.Table:
+    """``base`` (with an ``m_<name>`` column per measure) and, per rule ``i``, ``c_i`` (its
+    conditions hold) and ``fired_i`` (it applies: the first of its group to hold), plus
+    ``fired_any``."""
+    m = {name: base[f"m_{name}"] for name in MEASURES}
+    conds = {}
+    for i, rule in enumerate(rules.rules):
+        cond = _test(rule.when[0], m)
+        for c in rule.when[1:]:
+            cond = cond & _test(c, m)
+        # all conditions must hold: unknown (a comparison with an unknown value) is false
+        conds[f"c_{i}"] = cond.fill_null(False)
+    flagged = base.mutate(**conds)
+    fired: dict[str, ir.BooleanValue] = {}
+    seen: dict[str, ir.BooleanValue] = {}
+    for i, rule in enumerate(rules.rules):
+        cond = flagged[f"c_{i}"]
+        before = seen.get(rule.group) if rule.group is not None else None
+        fired[f"fired_{i}"] = cond if before is None else cond & ~before
+        if rule.group is not None:
+            seen[rule.group] = cond if before is None else before | cond
+    flagged = flagged.mutate(**fired)
+    mask = flagged.fired_0
+    for i in range(1, len(rules.rules)):
+        mask = mask | flagged[f"fired_{i}"]
+    return flagged.mutate(fired_any=mask)
+
+
+def _level_steps(table: ir.Table, start: ir.Value, rules: StepRules) -> dict[str, ir.Value]:
+    """``level_1`` … ``level_n``: the level after each rule, from ``start`` and the
+    ``fired_i`` flags of ``table`` (``move`` kept within the bounds, ``set`` replaces)."""
+    import ibis
+
+    lv = rules.levels
+    level: ir.Value = start.cast("int32")
+    out: dict[str, ir.Value] = {}
+    for i, rule in enumerate(rules.rules):
+        hit = table[f"fired_{i}"]
+        if rule.set is not None:
+            level = ibis.ifelse(hit, ibis.literal(rule.set, type="int32"), level)
+        else:
+            assert rule.move is not None
+            level = ibis.greatest(lv.min, ibis.least(lv.max, level + hit.cast("int32") * rule.move))
+        out[f"level_{i + 1}"] = level.cast("int16")
+    return out
 
 
 def _month_expr(
@@ -677,35 +761,8 @@ def _month_expr(
         **{f"_keep_{name}": j[name] for name in lags[:-1]},
         **{f"m_{name}": value for name, value in measures.items()},
     )
-    m = {name: base[f"m_{name}"] for name in MEASURES}
-    conds = {}
-    for i, rule in enumerate(rules.rules):
-        cond = _test(rule.when[0], m)
-        for c in rule.when[1:]:
-            cond = cond & _test(c, m)
-        conds[f"c_{i}"] = cond
-    flagged = base.mutate(**conds)
-    fired: dict[str, ir.BooleanValue] = {}
-    seen: dict[str, ir.BooleanValue] = {}
-    for i, rule in enumerate(rules.rules):
-        cond = flagged[f"c_{i}"]
-        before = seen.get(rule.group) if rule.group is not None else None
-        fired[f"fired_{i}"] = cond if before is None else cond & ~before
-        if rule.group is not None:
-            seen[rule.group] = cond if before is None else before | cond
-    flagged = flagged.mutate(**fired)
-    lv = rules.levels
-    level: ir.Value = flagged.level_0.cast("int32")
-    level_cols: dict[str, ir.Value] = {}
-    for i, rule in enumerate(rules.rules):
-        hit = flagged[f"fired_{i}"]
-        if rule.set is not None:
-            level = ibis.ifelse(hit, ibis.literal(rule.set, type="int32"), level)
-        else:
-            assert rule.move is not None
-            level = ibis.greatest(lv.min, ibis.least(lv.max, level + hit.cast("int32") * rule.move))
-        level_cols[f"level_{i + 1}"] = level.cast("int16")
-    decided = flagged.mutate(**level_cols)
+    flagged = _fire(base, rules)
+    decided = flagged.mutate(**_level_steps(flagged, flagged.level_0, rules))
     final = decided[f"level_{len(rules.rules)}"]
 
     state_cols: dict[str, ir.Value] = {
@@ -724,10 +781,7 @@ def _month_expr(
 
     used = _used_measures(rules)
     n = len(rules.rules)
-    mask = decided.fired_0
-    for i in range(1, n):
-        mask = mask | decided[f"fired_{i}"]
-    movers = decided.filter(mask).select(
+    movers = decided.filter(decided.fired_any).select(
         "customer_id",
         *[f"fired_{i}" for i in range(n)],
         *[f"level_{i}" for i in range(n + 1)],
@@ -736,24 +790,31 @@ def _month_expr(
     return new_state, movers
 
 
-def _moves(movers: ir.Table, rules: StepRules, month: dt.date) -> ir.Table:
-    """One row per rule that fired, from the (small, stored) table of customers who moved."""
+def _moves(movers: ir.Table, rules: StepRules, month: dt.date | None = None) -> ir.Table:
+    """One row per rule that fired, from the (small, stored) table of customers who moved
+    (``month``: the month of all of them, else their ``month`` column; a ``mi`` column is
+    kept)."""
     import ibis
 
     used = _used_measures(rules)
+    extra = {"mi": movers.mi} if "mi" in movers.columns else {}
     parts = []
     for i, rule in enumerate(rules.rules):
         parts.append(
             movers.filter(movers[f"fired_{i}"]).select(
                 customer_id=movers.customer_id,
-                month=ibis.literal(month, type="date"),
-                seq=ibis.literal(i, type="int16"),
+                month=ibis.literal(month, type="date") if month is not None else movers.month,
+                # (a cast, not an int16 literal: Spark would write a literal as int32)
+                seq=ibis.literal(i, type="int32").cast("int16"),
                 rule=ibis.literal(rule.name, type="string"),
-                move=ibis.literal(rule.move if rule.move is not None else 0, type="int16"),
+                move=ibis.literal(rule.move if rule.move is not None else 0, type="int32").cast(
+                    "int16"
+                ),
                 set_level=ibis.literal(rule.set, type="int16"),
                 old_level=movers[f"level_{i}"].cast("int16"),
                 new_level=movers[f"level_{i + 1}"].cast("int16"),
                 **{name: movers[name].cast("float64") for name in used},
+                **extra,
             )
         )
     return ibis.union(*parts) if len(parts) > 1 else parts[0]
@@ -767,6 +828,608 @@ def _used_measures(rules: StepRules) -> list[str]:
             if c.op == "crosses":
                 out[_CROSSING[c.measure]] = None
     return [name for name in MEASURES if name in out]
+
+
+# --------------------------------------------------------------------------------------------
+# All months in one pass
+# --------------------------------------------------------------------------------------------
+#
+# A run over many months does not need a query per month. The measures of a month depend on
+# the months before only through lags (business 1 … 2W months back, the previous month's
+# purchases, products and competitor share), and the rule conditions depend on the measures
+# only, never on the level. So one window pass over the customer × month rows (partitioned by
+# customer, ordered by month) measures every month and tests every rule at once. The level is
+# needed only where a rule fired: each customer's month is a function of the level before it
+# (rules in order, every move kept within the bounds, ``set`` replacing), and such functions
+# compose into the same form ``level ↦ clamp(level + a, lo, hi)``. The few rows where a rule
+# fired are pivoted to one row per customer who moved, and the months are chained there.
+#
+# The stored state enters as rows before the first month (``mi`` = -1 … -2W, their business
+# the stored lags); a customer without a row in some month (had no business) gets that row
+# from the row before it. Rows that repeat a customer and month (added up, as in a month-by-
+# month run) are detected in the same pass, and the pass is run again on the month totals.
+
+_BLOCK_MONTHS = 24
+"""At most this many months in one pass (longer histories go block by block; the state
+between blocks is the same as the stored state)."""
+
+
+def _safe_sql(value: str) -> str:
+    return str(value).replace("'", "''")
+
+
+def _keep(engine: Engine, expr: ir.Table, path: Path, *, barrier: bool = False) -> ir.Table:
+    """Run ``expr`` into Parquet at ``path`` (a file on DuckDB, a folder on Spark) and read it
+    back: an intermediate result used more than once is computed once."""
+    if engine.name == "duckdb":
+        engine.con.raw_sql("SET enable_progress_bar = false")
+        if barrier:
+            # DuckDB would push the final filter below the stacked projections, repeating
+            # every measure and condition inside it (and then once more for the output)
+            (before,) = engine.con.raw_sql(
+                "SELECT current_setting('disabled_optimizers')"
+            ).fetchone()
+            engine.con.raw_sql("SET disabled_optimizers = 'filter_pushdown'")
+            try:
+                engine.con.to_parquet(expr, str(path))
+            finally:
+                engine.con.raw_sql(f"SET disabled_optimizers = '{_safe_sql(before)}'")
+        else:
+            engine.con.to_parquet(expr, str(path))
+    else:
+        engine.con.to_parquet(expr, str(path), mode="overwrite")
+    # the types as built (Parquet may widen a small integer or a date)
+    return engine.con.read_parquet(str(path)).cast(expr.schema())
+
+
+def _batch_input(
+    activity: ir.Table,
+    months_table: ir.Table,
+    state: ir.Table,
+    rules: StepRules,
+    *,
+    state_lags: int,
+) -> ir.Table:
+    """The rows the window pass reads: the activity of the block's months (``mi`` 0 …) and,
+    per customer of the state, ``state_lags`` rows before them (``mi`` -1 …)."""
+    import ibis
+
+    act = activity.join(months_table, "month")
+    null_f = ibis.null("float64")
+    real = act.select(
+        customer_id=act.customer_id,
+        mi=act.mi,
+        month=act.month,
+        level0=ibis.null("int16"),
+        jd=ibis.null("date"),
+        a=act.amount.fill_null(0.0),
+        p=act.purchases,
+        pr=act.products_held,
+        cs=act.competitor_share,
+        ad=act.additions,
+        cn=act.cancellations,
+    )
+    parts = [real]
+    for j in range(1, state_lags + 1):
+        first = j == 1
+        parts.append(
+            state.select(
+                customer_id=state.customer_id,
+                mi=ibis.literal(-j, type="int32"),
+                month=ibis.null("date"),
+                level0=state.level.cast("int16"),
+                jd=state.join_date.cast("date"),
+                a=state[f"amount_lag{j}"].cast("float64"),
+                p=state.purchases_lag1.cast("float64") if first else null_f,
+                pr=state.products_lag1.cast("float64") if first else null_f,
+                cs=state.competitor_share_lag1.cast("float64") if first else null_f,
+                ad=null_f,
+                cn=null_f,
+            )
+        )
+    return ibis.union(*parts, distinct=False)
+
+
+def _batch_window(rows: ir.Table, rules: StepRules, n_months: int, *, fresh: bool) -> ir.Table:
+    """The rows that matter after one window pass over every row: those where a rule fired
+    (``fire``), those of the last month (the new state), a customer's first row (``entry``),
+    rows followed by months without a row (``gen``), and rows repeating a customer's month
+    (``dup``). Each with ``lag1`` … ``lag2W`` (business k months back: 0 in a month without
+    a row after the customer's first row, unknown before it) and the previous month's
+    purchases, products and competitor share. With a ``fresh`` state everybody starts on
+    the start level (``level0``), in the state or not; otherwise ``level0`` is the stored one
+    (unknown for a customer not in the state)."""
+    import ibis
+
+    w = ibis.window(group_by="customer_id", order_by="mi")
+    level0 = (
+        ibis.literal(rules.levels.start, type="int32").cast("int16")
+        if fresh
+        else rows.level0.first().over(w)
+    )
+    depth = rules.lags
+    back = {}
+    for j in range(1, depth + 1):
+        fields = {"t": rows.mi, "a": rows.a}
+        if j == 1:
+            fields.update(p=rows.p, pr=rows.pr, cs=rows.cs)
+        back[f"s{j}"] = ibis.struct(fields).lag(j).over(w)
+    x = rows.select(
+        "customer_id",
+        "mi",
+        "month",
+        "a",
+        "p",
+        "pr",
+        "cs",
+        "ad",
+        "cn",
+        level0=level0,
+        jd=rows.jd.first().over(w),
+        t_next=rows.mi.lead(1).over(w),
+        **back,
+    )
+    x = x.select(
+        "customer_id",
+        "mi",
+        "month",
+        "a",
+        "p",
+        "pr",
+        "cs",
+        "ad",
+        "cn",
+        "level0",
+        "jd",
+        "t_next",
+        p1=x.s1["p"],
+        pr1=x.s1["pr"],
+        cs1=x.s1["cs"],
+        **{f"tl{j}": x[f"s{j}"]["t"] for j in range(1, depth + 1)},
+        **{f"al{j}": x[f"s{j}"]["a"] for j in range(1, depth + 1)},
+    )
+    null_f = ibis.null("float64")
+    lags: dict[str, ir.Value] = {}
+    for k in range(1, depth + 1):
+        # the row of k months back, if there is one, is at most k rows back (exactly k when
+        # no month is missing: tested first)
+        order = [k, *range(1, k)]
+        deepest = ibis.coalesce(*[x[f"tl{j}"] for j in range(k, 0, -1)]) if k > 1 else x.tl1
+        lags[f"lag{k}"] = ibis.cases(
+            *[(x[f"tl{j}"] == x.mi - k, x[f"al{j}"]) for j in order],
+            (deepest < x.mi - k, ibis.literal(0.0)),
+            else_=null_f,
+        )
+    adjacent = x.tl1 == x.mi - 1
+    y = x.select(
+        "customer_id",
+        "mi",
+        "month",
+        "level0",
+        "jd",
+        "t_next",
+        "a",
+        **lags,
+        p=x.p,
+        p_prev=ibis.cases((adjacent, x.p1), (x.tl1.notnull() & x.p1.notnull(), 0.0), else_=null_f),
+        pr=x.pr,
+        pr_prev=ibis.cases(
+            (adjacent, x.pr1), (x.tl1.notnull() & x.pr1.notnull(), 0.0), else_=null_f
+        ),
+        cs=x.cs,
+        cs_prev=ibis.ifelse(adjacent, x.cs1, null_f),
+        ad=x.ad,
+        cn=x.cn,
+        dup=(x.tl1 == x.mi).fill_null(False),
+        gen=((x.t_next.isnull() & (x.mi < n_months - 1)) | (x.t_next - x.mi > 1)).fill_null(False),
+        entry=x.tl1.isnull() & (x.mi >= 0),
+    )
+    flagged = _fire(_measured(y, rules), rules)
+    now = flagged.mi >= 0
+    keep = (
+        now
+        & (
+            flagged.fired_any
+            | (flagged.mi == n_months - 1)
+            | flagged.gen
+            | flagged.dup
+            | flagged.entry
+        )
+    ) | ((flagged.mi == -1) & flagged.gen)
+    return flagged.filter(keep).select(*y.columns, fire=flagged.fired_any & now)
+
+
+def _measured(b: ir.Table, rules: StepRules) -> ir.Table:
+    """``b`` (the base columns of :func:`_batch_window`) with an ``m_<name>`` column per
+    measure."""
+    depth = rules.lags
+    values = _measure_values(
+        rules,
+        amount=b.a,
+        amount_prev=b.lag1,
+        lags=[b[f"lag{k}"] for k in range(1, depth + 1)],
+        purchases=b.p,
+        purchases_prev=b.p_prev,
+        products=b.pr,
+        products_prev=b.pr_prev,
+        additions=b.ad,
+        cancellations=b.cn,
+        competitor_share=b.cs,
+        competitor_share_prev=b.cs_prev,
+        month=b.month,
+        join_date=b.jd,
+    )
+    return b.mutate(**{f"m_{name}": value for name, value in values.items()})
+
+
+def _gap_rows(kept: ir.Table, months_table: ir.Table, rules: StepRules, n_months: int) -> ir.Table:
+    """The months without a row of a customer after their first row (or after the state):
+    each from the row before it (no business, no additions or cancellations, the competitor
+    share unknown; purchases and products 0 unless they were unknown already)."""
+    import ibis
+
+    g = kept.filter(kept.gen)
+    mt = months_table.rename(u="mi", u_month="month")
+    j = g.cross_join(mt)
+    j = j.filter((j.u > j.mi) & (j.u < ibis.coalesce(j.t_next, n_months)))
+    d = j.u - j.mi
+    null_f = ibis.null("float64")
+    lags: dict[str, ir.Value] = {}
+    for k in range(1, rules.lags + 1):
+        lags[f"lag{k}"] = ibis.cases(
+            (d == k, j.a),
+            *[(d == e, j[f"lag{k - e}"]) for e in range(1, k)],
+            else_=ibis.literal(0.0),
+        )
+    p_gap = ibis.ifelse(j.p.notnull(), 0.0, null_f)
+    pr_gap = ibis.ifelse(j.pr.notnull(), 0.0, null_f)
+    return j.select(
+        customer_id=j.customer_id,
+        mi=j.u,
+        month=j.u_month,
+        level0=j.level0,
+        jd=j.jd,
+        a=ibis.literal(0.0),
+        **lags,
+        p=p_gap,
+        p_prev=ibis.ifelse(d == 1, j.p, p_gap),
+        pr=pr_gap,
+        pr_prev=ibis.ifelse(d == 1, j.pr, pr_gap),
+        cs=null_f,
+        cs_prev=ibis.ifelse(d == 1, j.cs, null_f),
+        ad=ibis.literal(0.0),
+        cn=ibis.literal(0.0),
+    )
+
+
+_BITS = 6
+"""Bits of each field of a month code (levels and moves within ±63)."""
+
+
+def _month_code(table: ir.Table, rules: StepRules) -> ir.Value:
+    """A customer's month as one integer: the rules that fired, composed into
+    ``level ↦ clamp(level + a, lo, hi)`` and packed as bit fields ``a + D-1 | lo - min |
+    hi - min`` (``D`` levels; ``a`` is kept within ±(D-1), which changes no result)."""
+    import ibis
+
+    lv = rules.levels
+    n = lv.max - lv.min + 1
+    a: ir.Value = ibis.literal(0, type="int32")
+    lo: ir.Value = ibis.literal(lv.min, type="int32")
+    hi: ir.Value = ibis.literal(lv.max, type="int32")
+    for i, rule in enumerate(rules.rules):
+        hit = table[f"fired_{i}"]
+        if rule.set is not None:
+            s = ibis.literal(rule.set, type="int32")
+            lo = ibis.ifelse(hit, s, lo)
+            hi = ibis.ifelse(hit, s, hi)
+        else:
+            assert rule.move is not None
+            step = hit.cast("int32") * rule.move
+            a = a + step
+            lo = ibis.greatest(lv.min, ibis.least(lv.max, lo + step))
+            hi = ibis.greatest(lv.min, ibis.least(lv.max, hi + step))
+    a = ibis.greatest(1 - n, ibis.least(n - 1, a))
+    return (((a + (n - 1)) << _BITS) + (lo - lv.min) << _BITS) + (hi - lv.min)
+
+
+def _chain(movers: ir.Table, rules: StepRules, n_months: int) -> ir.Table:
+    """One row per customer who moved: ``L0`` (the level before the block) … ``L<T>`` (after
+    its last month), the months' functions applied in order."""
+    import ibis
+
+    lv = rules.levels
+    n = lv.max - lv.min + 1
+    mask = (1 << _BITS) - 1
+    identity = (n - 1) << (2 * _BITS) | (n - 1)
+    p = movers.group_by("customer_id").agg(
+        level0=movers.level0.max(),
+        **{f"c{k}": movers.code.max(where=movers.mi == k) for k in range(n_months)},
+    )
+    p = p.mutate(L0=ibis.coalesce(p.level0.cast("int32"), lv.start))
+    # a few months per projection: deep enough to keep the queries few, shallow enough
+    # that no month is computed twice too often
+    per = 4
+    for k0 in range(0, n_months, per):
+        level: ir.Value = p[f"L{k0}"]
+        new = {}
+        for k in range(k0, min(n_months, k0 + per)):
+            code = ibis.coalesce(p[f"c{k}"].cast("int32"), identity)
+            a = (code >> (2 * _BITS)) - (n - 1)
+            lo = ((code >> _BITS) & mask) + lv.min
+            hi = (code & mask) + lv.min
+            level = ibis.greatest(lo, ibis.least(hi, level + a))
+            new[f"L{k + 1}"] = level
+        p = p.mutate(**new)
+    return p.select(
+        "customer_id", **{f"L{k}": p[f"L{k}"].cast("int16") for k in range(n_months + 1)}
+    )
+
+
+@dataclass
+class _Block:
+    """What a block of months left behind: the state, the moves (by month), the customers per
+    level and month, the moves per rule."""
+
+    state: Path
+    moves: dict[dt.date, list[Path]]
+    levels: list[pd.DataFrame]
+    counts: dict[str, int]
+    end_counts: dict[int, int]
+
+
+_BUCKET_ROWS = 6_000_000
+"""On DuckDB a block with more activity rows than this is split by customer (a hash of the
+id) into parts of about this many rows, each run in its own pass: the window pass slows down
+more than in proportion to its size."""
+
+
+@dataclass
+class _Part:
+    """What one pass over some customers left: their moves, state and flows."""
+
+    moves: dict[int, list[Path]]
+    state: Path
+    flows: pd.DataFrame
+    entries: pd.DataFrame
+
+
+def _month_totals(rows: ir.Table) -> ir.Table:
+    """``rows`` with one row per customer and month (several are added up, as a run month
+    by month does; products held and the competitor share: the largest)."""
+    import ibis
+
+    real = rows.filter(rows.mi >= 0)
+    agg = real.group_by("customer_id", "mi").agg(
+        month=real.month.max(),
+        a=real.a.sum(),
+        p=real.p.sum(),
+        pr=real.pr.max(),
+        cs=real.cs.max(),
+        ad=real.ad.sum(),
+        cn=real.cn.sum(),
+    )
+    agg = agg.mutate(level0=ibis.null("int16"), jd=ibis.null("date"))
+    return ibis.union(agg.select(*rows.columns), rows.filter(rows.mi < 0), distinct=False)
+
+
+def _run_rows(
+    engine: Engine,
+    rows: ir.Table,
+    rules: StepRules,
+    months: Sequence[dt.date],
+    months_table: ir.Table,
+    work: Path,
+    *,
+    fresh: bool,
+) -> _Part:
+    """One pass over ``rows`` (:func:`_batch_input`, some or all customers)."""
+    import ibis
+
+    n_months = len(months)
+    work.mkdir(parents=True, exist_ok=True)
+    window = _batch_window(rows, rules, n_months, fresh=fresh)
+    kept = _keep(engine, window, work / "kept.parquet", barrier=True)
+    if int(engine.to_pandas(kept.filter(kept.dup).count())):
+        # some customer has several rows in a month: run again on the month totals
+        window = _batch_window(_month_totals(rows), rules, n_months, fresh=fresh)
+        kept = _keep(engine, window, work / "kept2.parquet", barrier=True)
+
+    base = [c for c in kept.columns if c not in ("t_next", "dup", "gen", "entry", "fire")]
+    real = kept.filter(kept.mi >= 0).select(*base)
+    every = ibis.union(real, _gap_rows(kept, months_table, rules, n_months).select(*base))
+
+    used = _used_measures(rules)
+    n = len(rules.rules)
+    flagged = _fire(_measured(every, rules), rules)
+    movers = flagged.filter(flagged.fired_any)
+    movers = movers.select(
+        "customer_id",
+        "mi",
+        "month",
+        "level0",
+        *[f"fired_{i}" for i in range(n)],
+        **{name: movers[f"m_{name}"] for name in used},
+        code=_month_code(movers, rules),
+    )
+    movers = _keep(engine, movers, work / "movers.parquet", barrier=True)
+    chain = _keep(engine, _chain(movers, rules, n_months), work / "chain.parquet")
+
+    # the moves: each customer-month from the level before it
+    mv = movers.join(chain, "customer_id")
+    before = ibis.cases(*[(mv.mi == k, mv[f"L{k}"]) for k in range(n_months)])
+    mv = mv.mutate(level_0=before.cast("int16"))
+    mv = mv.mutate(**_level_steps(mv, mv.level_0, rules))
+    mv = mv.select(
+        "customer_id",
+        "mi",
+        "month",
+        *[f"fired_{i}" for i in range(n)],
+        *[f"level_{i}" for i in range(n + 1)],
+        *used,
+    )
+    mv = _keep(engine, mv, work / "mv.parquet")
+    target = work / "moves"
+    if engine.name == "duckdb":
+        engine.con.to_parquet(_moves(mv, rules), str(target), partition_by="mi")
+    else:
+        engine.con.to_parquet(_moves(mv, rules), str(target), partitionBy="mi", mode="overwrite")
+    files = {k: sorted((target / f"mi={k}").glob("*.parquet")) for k in range(n_months)}
+    flows = engine.to_pandas(
+        mv.group_by("mi", "level_0", f"level_{n}").agg(
+            n=mv.count(), **{f"n{i}": mv[f"fired_{i}"].cast("int64").sum() for i in range(n)}
+        )
+    )
+    first = kept.filter(kept.entry)
+    entries = engine.to_pandas(first.group_by("mi").agg(n=first.count()))
+
+    # the state after the block: every customer's row of the last month
+    final = every.filter(every.mi == n_months - 1)
+    ends = chain.select("customer_id", end=chain[f"L{n_months}"])
+    j = final.left_join(ends, "customer_id")
+    lag_cols: dict[str, ir.Value] = {"amount_lag1": j.a}
+    for k in range(2, rules.lags + 1):
+        lag_cols[f"amount_lag{k}"] = j[f"lag{k - 1}"]
+    start = ibis.literal(rules.levels.start, type="int32").cast("int16")
+    new_state = j.select(
+        customer_id=j.customer_id,
+        level=ibis.coalesce(j.end, j.level0, start).cast("int16"),
+        last_month=ibis.literal(months[-1], type="date"),
+        join_date=j.jd,
+        **lag_cols,
+        purchases_lag1=j.p,
+        products_lag1=j.pr,
+        competitor_share_lag1=j.cs,
+    )
+    state_path = work / "state.parquet"
+    _write(engine, new_state, state_path)
+    return _Part(files, state_path, flows, entries)
+
+
+def _run_block(
+    engine: Engine,
+    activity: ir.Table,
+    state: ir.Table,
+    rules: StepRules,
+    months: Sequence[dt.date],
+    work: Path,
+    *,
+    state_lags: int,
+    start_counts: Mapping[int, int] | None,
+) -> _Block:
+    """Run ``months`` (in order) from ``state`` in one pass (on DuckDB, one pass per part of
+    the customers when there are many); results under ``work``.
+
+    ``state_lags``: the months of business the state brings (2W for a stored state, 1 for a
+    state before any month, whose customers all start on the start level with nothing known).
+    ``start_counts``: customers per level before the block (counted from ``state`` if not
+    given)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n_months = len(months)
+    work.mkdir(parents=True, exist_ok=True)
+    months_table = engine.table(
+        pd.DataFrame({"month": list(months), "mi": pd.Series(range(n_months), dtype="int32")})
+    )
+    months_table = months_table.select(
+        month=months_table.month.cast("date"), mi=months_table.mi.cast("int32")
+    )
+    lv = rules.levels
+    if start_counts is None:
+        got = engine.to_pandas(state.group_by("level").agg(n=state.count()))
+        start_counts = {int(k): int(v) for k, v in zip(got["level"], got["n"], strict=True)}
+
+    fresh = state_lags == 1  # a state before any month: everybody on the start level
+    rows = _batch_input(activity, months_table, state, rules, state_lags=state_lags)
+    parts = [rows]
+    if engine.name == "duckdb":
+        n_parts = -(-int(engine.to_pandas(rows.count())) // _BUCKET_ROWS)
+        if n_parts > 1:
+            # one pass writes the rows split by customer; each part is then read alone
+            split = work / "split"
+            bucket = (rows.customer_id.hash() % n_parts).cast("int32")
+            engine.con.to_parquet(rows.mutate(part=bucket), str(split), partition_by="part")
+            parts = []
+            for d in sorted(split.glob("part=*")):
+                t = engine.con.read_parquet(str(d / "*.parquet"))
+                parts.append((t.drop("part") if "part" in t.columns else t).cast(rows.schema()))
+    done = [
+        _run_rows(engine, part, rules, months, months_table, work / f"part-{i}", fresh=fresh)
+        for i, part in enumerate(parts)
+    ]
+
+    files: dict[dt.date, list[Path]] = {}
+    schema: pa.Schema | None = None
+    for k, month in enumerate(months):
+        found = [f for d in done for f in d.moves[k]]
+        if not found:
+            # a month without moves still has its file (as a month-by-month run leaves)
+            if schema is None:
+                mv_schema = next((f for d in done for m in d.moves.values() for f in m), None)
+                schema = pq.read_schema(mv_schema) if mv_schema is not None else None
+            empty = work / f"empty-{k}.parquet"
+            pq.write_table(pa.Table.from_pylist([], schema=schema or _moves_schema(rules)), empty)
+            found = [empty]
+        files[month] = found
+    if len(done) == 1:
+        state_path = done[0].state
+    else:
+        state_path = work / "state.parquet"
+        whole = engine.con.read_parquet([str(d.state) for d in done])
+        _write(engine, whole, state_path)
+    n = len(rules.rules)
+    last = f"level_{n}"
+    flows = pd.concat([d.flows for d in done], ignore_index=True)
+    entries = pd.concat([d.entries for d in done], ignore_index=True)
+    counts = {rule.name: int(flows[f"n{i}"].sum()) for i, rule in enumerate(rules.rules)}
+
+    # customers per level and month: the level counts before the block, the customers who
+    # appear, and the moves' net flows
+    level = dict(start_counts)
+    new_by_month = entries.groupby("mi")["n"].sum()
+    frames = []
+    for k, month in enumerate(months):
+        level[lv.start] = level.get(lv.start, 0) + int(new_by_month.get(k, 0))
+        here = flows[flows["mi"] == k]
+        for b, a, c in zip(here["level_0"], here[last], here["n"], strict=True):
+            level[int(b)] = level.get(int(b), 0) - int(c)
+            level[int(a)] = level.get(int(a), 0) + int(c)
+        shown = {lvl: c for lvl, c in sorted(level.items()) if c}
+        frames.append(
+            pd.DataFrame(
+                {
+                    "month": [month] * len(shown),
+                    "level": list(shown),
+                    "n_customers": list(shown.values()),
+                }
+            )
+        )
+    return _Block(
+        state=state_path,
+        moves=files,
+        levels=frames,
+        counts=counts,
+        end_counts={k: v for k, v in level.items() if v},
+    )
+
+
+def _moves_schema(rules: StepRules) -> Any:
+    """The Arrow schema of a moves file (for a month without moves)."""
+    import pyarrow as pa
+
+    fields = [
+        ("customer_id", pa.string()),
+        ("month", pa.date32()),
+        ("seq", pa.int16()),
+        ("rule", pa.string()),
+        ("move", pa.int16()),
+        ("set_level", pa.int16()),
+        ("old_level", pa.int16()),
+        ("new_level", pa.int16()),
+    ]
+    fields += [(name, pa.float64()) for name in _used_measures(rules)]
+    return pa.schema(fields)
 
 
 # --------------------------------------------------------------------------------------------
@@ -791,9 +1454,12 @@ def _prepare(engine: Engine, activity: Any, columns: Mapping[str, str] | None) -
         x = t[name].cast("float64")
         return ibis.ifelse(x.isnan().fill_null(False), ibis.null("float64"), x)
 
+    day = t.month.cast("date")
     cols: dict[str, Any] = {
         "customer_id": t.customer_id.cast("string"),
-        "month": t.month.cast("date").truncate("M").cast("date"),
+        # most activity is dated on the first of the month already (truncating every row is
+        # the slowest step of reading on DuckDB)
+        "month": ibis.ifelse(day.day() == 1, day, day.truncate("M").cast("date")),
         "amount": number("amount"),
     }
     names = {"n_purchases": "purchases"}
@@ -922,6 +1588,96 @@ def _rule_frame(rules: StepRules, counts: Mapping[str, int], lang: str = "en") -
     )
 
 
+@dataclass
+class _Ran:
+    """What the months of a run left in the work folder (before it is published)."""
+
+    state: Path | None
+    moves: dict[dt.date, list[Path]]
+    levels: list[pd.DataFrame]
+    counts: dict[str, int]
+
+
+def _run_monthly(
+    engine: Engine,
+    act: ir.Table,
+    state: ir.Table,
+    rules: StepRules,
+    months: Sequence[dt.date],
+    work: Path,
+    progress: Callable[[int, int, dt.date], None] | None,
+) -> _Ran:
+    """The months one after the other: one expression over every customer per month."""
+    counts: dict[str, int] = {}
+    level_frames: list[pd.DataFrame] = []
+    files: dict[dt.date, list[Path]] = {}
+    current: Path | None = None
+    split = _split_months(engine, act, months, work) if len(months) > 1 else None
+    for i, month in enumerate(months):
+        rows = _month_rows(engine, act, month, split)
+        new_state, movers = _month_expr(state, rows, rules, month)
+        target = work / f"state-{i}.parquet"
+        _write(engine, new_state, target)
+        state = _read(engine, target)
+        moving = _read(engine, _write(engine, movers, work / f"movers-{i}.parquet"))
+        moved = _write(engine, _moves(moving, rules, month), work / f"month-{i}.parquet")
+        files[month] = [moved]
+        mv = _read(engine, moved)
+        got = engine.to_pandas(mv.group_by("rule").agg(n=mv.count()))
+        for rule_name, n in zip(got["rule"], got["n"], strict=True):
+            counts[str(rule_name)] = counts.get(str(rule_name), 0) + int(n)
+        dist = engine.to_pandas(state.group_by("level").agg(n_customers=state.count()))
+        dist.insert(0, "month", month)
+        level_frames.append(dist)
+        current = target
+        if progress is not None:
+            progress(i + 1, len(months), month)
+    return _Ran(current, files, level_frames, counts)
+
+
+def _run_batch(
+    engine: Engine,
+    act: ir.Table,
+    state: ir.Table,
+    rules: StepRules,
+    months: Sequence[dt.date],
+    work: Path,
+    progress: Callable[[int, int, dt.date], None] | None,
+    *,
+    state_lags: int,
+) -> _Ran:
+    """The months in blocks of up to :data:`_BLOCK_MONTHS`, each block in one pass."""
+    counts: dict[str, int] = {}
+    level_frames: list[pd.DataFrame] = []
+    files: dict[dt.date, list[Path]] = {}
+    current: Path | None = None
+    start_counts: dict[int, int] | None = None
+    for b0 in range(0, len(months), _BLOCK_MONTHS):
+        block = list(months[b0 : b0 + _BLOCK_MONTHS])
+        done = _run_block(
+            engine,
+            act,
+            state,
+            rules,
+            block,
+            work / f"block-{b0}",
+            state_lags=state_lags,
+            start_counts=start_counts,
+        )
+        current = done.state
+        state = _read(engine, current)
+        state_lags = rules.lags
+        start_counts = done.end_counts
+        files.update(done.moves)
+        level_frames.extend(done.levels)
+        for name, n in done.counts.items():
+            counts[name] = counts.get(name, 0) + n
+        if progress is not None:
+            for k, month in enumerate(block):
+                progress(b0 + k + 1, len(months), month)
+    return _Ran(current, files, level_frames, counts)
+
+
 def run_steps(
     engine: Engine,
     activity: Any,
@@ -936,6 +1692,7 @@ def run_steps(
     until: dt.date | None = None,
     progress: Callable[[int, int, dt.date], None] | None = None,
     lang: str = "en",
+    method: str = "auto",
 ) -> StepsResult:
     """Run the step engine over the activity's months after the stored state in ``folder``.
 
@@ -948,9 +1705,16 @@ def run_steps(
     (customers per level and month) and ``rules.json`` (the rules used). With ``full=True``
     (or no state yet) the run starts from the first month; otherwise it goes on after the
     state's last month with the same result as a full run. ``until`` stops after that month.
+
+    ``method``: ``batch`` runs all the months in one pass over the customer × month rows
+    (window functions; blocks of 24 months), ``monthly`` one expression per month over every
+    customer; both give the same moves, levels and state. ``auto`` (the default) takes
+    ``batch`` for two months or more.
     """
     import ibis
 
+    if method not in ("auto", "batch", "monthly"):
+        raise InputError("loyalty.steps.bad_method", method=str(method))
     rule_set = rules if isinstance(rules, StepRules) else load_rules(rules)
     out = Path(folder)
     state_path = out / "state.parquet"
@@ -977,8 +1741,6 @@ def run_steps(
     ]
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="steps-", dir=out))
-    counts: dict[str, int] = {}
-    level_frames: list[pd.DataFrame] = []
     n_customers = 0
     try:
         if incremental:
@@ -990,33 +1752,27 @@ def run_steps(
                 state = ibis.union(state.select(*fresh.columns), fresh)
         else:
             state = _initial_state(engine, customers, rule_set, customer_columns, act)
-        current = state_path if incremental else None
-        split = _split_months(engine, act, months, work) if len(months) > 1 else None
-        for i, month in enumerate(months):
-            rows = _month_rows(engine, act, month, split)
-            new_state, movers = _month_expr(state, rows, rule_set, month)
-            target = work / f"state-{i}.parquet"
-            _write(engine, new_state, target)
-            state = _read(engine, target)
-            moving = _read(engine, _write(engine, movers, work / f"movers-{i}.parquet"))
-            moved = _write(
-                engine, _moves(moving, rule_set, month), work / f"moves-{month:%Y-%m}.parquet"
-            )
-            mv = _read(engine, moved)
-            got = engine.to_pandas(mv.group_by("rule").agg(n=mv.count()))
-            for rule_name, n in zip(got["rule"], got["n"], strict=True):
-                counts[str(rule_name)] = counts.get(str(rule_name), 0) + int(n)
-            dist = engine.to_pandas(state.group_by("level").agg(n_customers=state.count()))
-            dist.insert(0, "month", month)
-            level_frames.append(dist)
-            current = target
-            if progress is not None:
-                progress(i + 1, len(months), month)
+        batch = method == "batch" or (method == "auto" and len(months) >= 2)
+        if not months:
+            ran = _Ran(None, {}, [], {})
+        elif batch:
+            # a fresh state has no business yet: one row per customer before the first
+            # month is enough; a stored one brings its 2W months
+            lags = rule_set.lags if incremental else 1
+            ran = _run_batch(engine, act, state, rule_set, months, work, progress, state_lags=lags)
+        else:
+            ran = _run_monthly(engine, act, state, rule_set, months, work, progress)
+        counts = ran.counts
+        level_frames = ran.levels
         # publish: moves first, then the state and the bookkeeping (a crash leaves the old
         # state, and the month's moves are rewritten by the next run)
         moves_dir.mkdir(parents=True, exist_ok=True)
-        for f in sorted(work.glob("moves-*.parquet")):
-            f.replace(moves_dir / f.name.removeprefix("moves-"))
+        for month, parts in ran.moves.items():
+            stem = f"{month:%Y-%m}"
+            for old in moves_dir.glob(f"{stem}.*.parquet"):
+                old.unlink()
+            for k, f in enumerate(parts):
+                f.replace(moves_dir / (f"{stem}.parquet" if k == 0 else f"{stem}.{k}.parquet"))
         old_levels = pd.read_parquet(levels_path) if incremental and levels_path.exists() else None
         frames = [f for f in [old_levels, *level_frames] if f is not None and len(f)]
         level_table = (
@@ -1027,9 +1783,9 @@ def run_steps(
         level_table["level"] = level_table["level"].astype("int64")
         level_table["n_customers"] = level_table["n_customers"].astype("int64")
         level_table = level_table.sort_values(["month", "level"], ignore_index=True)
-        if current is not None and current != state_path:
-            Path(current).replace(state_path)
-        elif current is None:
+        if ran.state is not None:
+            ran.state.replace(state_path)
+        elif not incremental:
             _write(engine, state, state_path)
         level_table.to_parquet(levels_path, index=False)
         months_done = level_table["month"].tolist()
@@ -1074,10 +1830,19 @@ def step_frames(
     rules: StepRules | str | Path | None = None,
     customers: Any = None,
     columns: Mapping[str, str] | None = None,
+    method: str = "auto",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run the whole history in a temporary folder; (moves, final state) as DataFrames."""
     with tempfile.TemporaryDirectory(prefix="allegiance-steps-") as tmp:
-        run_steps(engine, activity, folder=tmp, rules=rules, customers=customers, columns=columns)
+        run_steps(
+            engine,
+            activity,
+            folder=tmp,
+            rules=rules,
+            customers=customers,
+            columns=columns,
+            method=method,
+        )
         moves = read_moves(engine, tmp)
         state = engine.to_pandas(_read(engine, Path(tmp) / "state.parquet"))
         if moves is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 # Importing the built-in modules registers them (customers, activity, survey, complaints).
 from allegiance.generate import (  # noqa: F401
     activity,
+    audits,
     complaints,
     customers,
     engagement,

@@ -88,7 +88,11 @@ _NOT_LATIN_RE = re.compile("[^\x00-\x7f\u00a0-\u00ff\u2000-\u206f\u20ac]")
 _NON_ASCII_RE = re.compile("[^\x00-\x7f]")
 _SNIFF_BYTES = 64 * 1024
 _SNIFF_RECORDS = 50
-_DELIMITER_NAMES = {",": ",", ";": ";", "\t": "Tab"}
+_DELIMITER_NAMES = {",": ",", ";": ";", "\t": "Tab", " ": "spaces"}
+_SPACES = " "
+"""The sniffed 'delimiter' of a file whose fields are separated by runs of spaces or tabs
+(fixed-width-looking text such as CDNOW_master.txt); read as tab-separated after the runs are
+collapsed."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -473,8 +477,12 @@ def _read_text(
     lines = lines[blank_lead:]
     header_row = blank_lead + 1
     delimiter = _sniff_delimiter(lines, prefer_tab=tsv, truncated=len(data) > len(head))
+    if delimiter == _SPACES:
+        data = _collapse_spaces(data)
+        lines = _collapse_spaces("".join(lines).encode("utf-8")).decode("utf-8").splitlines(True)
+    parse_delimiter = "\t" if delimiter == _SPACES else delimiter
     try:
-        raw_names = next(csv.reader(lines, delimiter=delimiter), [])
+        raw_names = next(csv.reader(lines, delimiter=parse_delimiter), [])
     except csv.Error as exc:
         raise DataFileError("reader.parse", file=name, detail=f"line {header_row}: {exc}") from exc
     names = _clean_header(
@@ -498,7 +506,7 @@ def _read_text(
             io.BytesIO(data),
             read_options=pacsv.ReadOptions(use_threads=True),
             parse_options=pacsv.ParseOptions(
-                delimiter=delimiter,
+                delimiter=parse_delimiter,
                 newlines_in_values=b'"' in data,
                 invalid_row_handler=on_invalid,
             ),
@@ -511,10 +519,10 @@ def _read_text(
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowKeyError, ValueError) as exc:
-        _raise_ragged(data, name, delimiter, names, header_row)
+        _raise_ragged(data, name, parse_delimiter, names, header_row)
         raise DataFileError("reader.parse", file=name, detail=str(exc)) from exc
     if invalid:
-        _raise_ragged(data, name, delimiter, names, header_row)
+        _raise_ragged(data, name, parse_delimiter, names, header_row)
         expected, found = invalid[0]
         raise DataFileError(
             "reader.ragged",
@@ -650,7 +658,28 @@ def _sniff_delimiter(lines: list[str], *, prefer_tab: bool, truncated: bool) -> 
         score = (all(c == counts[0] for c in counts), counts[0])
         if score > best_score:
             best, best_score = delim, score
+    if best_score[1] < 2 or not best_score[0]:
+        # no delimiter splits the rows evenly: fields separated by runs of spaces or tabs?
+        records = [line.split() for line in lines if line.strip()]
+        if truncated and len(records) > 1:
+            records = records[:-1]
+        counts = [len(r) for r in records[:_SNIFF_RECORDS]]
+        aligned = any(re.search(r"\S(?: {2,}|\t)\S", line) for line in lines)
+        share = sum(c == counts[0] for c in counts) / len(counts) if counts else 0.0
+        # two words per line with single spaces is more likely one column of text; a file
+        # mostly of the header's width is read so that the odd line is reported, not merged
+        if share == 1.0 and (counts[0] >= 3 or (counts[0] == 2 and aligned)):
+            return _SPACES
+        if counts and counts[0] >= 2 and aligned and share >= 0.8:
+            return _SPACES
     return best
+
+
+def _collapse_spaces(data: bytes) -> bytes:
+    """Whitespace-separated text as tab-separated: runs of spaces/tabs become one tab, and the
+    spaces that open or close a line go."""
+    data = re.sub(rb"(?m)^[ \t]+|[ \t]+(?=\r?$)", b"", data)
+    return re.sub(rb"[ \t]+", b"\t", data)
 
 
 def _raise_ragged(

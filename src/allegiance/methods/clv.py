@@ -68,6 +68,7 @@ __all__ = [
     "ClvFit",
     "KaplanMeierResult",
     "LostCustomerValue",
+    "SbgCohorts",
     "SimpleClv",
     "ValueResult",
     "bgbb_conditional_expected",
@@ -85,6 +86,7 @@ __all__ = [
     "fit_model",
     "fit_paretonbd",
     "fit_sbg",
+    "fit_sbg_by",
     "gammagamma_expected_spend",
     "gammagamma_log_likelihood",
     "kaplan_meier",
@@ -816,6 +818,33 @@ def paretonbd_conditional_expected(
     )
 
 
+def paretonbd_dert(
+    params: Sequence[float] | Array,
+    rate: float,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+) -> Array:
+    """Discounted expected residual transactions under Pareto/NBD, continuous discounting at
+    ``rate`` per time unit (Fader, Hardie & Lee 2005, "RFM and CLV", eq. 2):
+
+    ``DERT = P(alive) · (r + x) / (α + T) · (β + T)^s · δ^(s−1) · U(s, s; δ(β + T))``
+
+    the expected transactions after T, each weighted by ``exp(−δ·τ)``, summed to infinity
+    (U is Tricomi's confluent hypergeometric function). Multiplied by the expected margin per
+    transaction it is the customer's residual lifetime value. For an annual rate ``d`` and
+    weekly T, ``rate = ln(1 + d) / 52``.
+    """
+    r, alpha, s, beta = np.asarray(params, dtype=np.float64)
+    if not rate > 0:
+        raise ValidationError("clv.error.continuous_rate", rate=rate)
+    x, tx, t_ = _rfm(frequency, recency, T)
+    alive = paretonbd_p_alive(params, x, tx, t_)
+    z = rate * (beta + t_)
+    log_tail = s * np.log(beta + t_) + (s - 1) * np.log(rate) + np.log(special.hyperu(s, s, z))
+    return np.asarray(alive * (r + x) / (alpha + t_) * np.exp(log_tail), dtype=np.float64)
+
+
 # ============================================================================================
 # Gamma-Gamma spend
 # ============================================================================================
@@ -942,6 +971,77 @@ def fit_sbg(survivors: ArrayLike) -> ClvFit:
         return sbg_log_likelihood(theta, s)
 
     return _maximise("sbg", loglik, (1.0, 1.0), total_weight=float(s[0]), n_rows=s.size)
+
+
+@dataclass(frozen=True)
+class SbgCohorts:
+    """One sBG fit per cohort (or segment): ``fits`` by cohort, and ``table``: cohort | n_start
+    | periods | sbg_alpha | sbg_alpha_se | sbg_beta | sbg_beta_se | log_likelihood | churn_1 (the expected
+    churn in period 1, α/(α+β)) | retention_next (the expected retention rate in the period
+    after the last observed one) | converged."""
+
+    by: str
+    fits: Mapping[str, ClvFit]
+    table: pd.DataFrame
+    warnings: tuple[Message, ...] = ()
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"sbg_cohorts": self.table}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": "sbg",
+            "by": self.by,
+            "cohorts": records(self.table),
+            "fits": {name: fit.to_dict() for name, fit in self.fits.items()},
+        }
+
+
+def fit_sbg_by(
+    data: pd.DataFrame, by: str, /, *, survivors: str = "survivors", period: str | None = "period"
+) -> SbgCohorts:
+    """Fit the sBG model to each cohort of a long table (one row per cohort and period, the
+    customers still active at the start of each period in ``survivors``; rows ordered by
+    ``period`` when that column exists, else as given). Cohorts are fitted apart, as Fader &
+    Hardie (2007) fit their 'regular' and 'high end' customers."""
+    for col in (by, survivors):
+        if col not in data.columns:
+            raise ValidationError(
+                "clv.error.columns",
+                model="sbg",
+                missing=col,
+                available=", ".join(map(str, data.columns)),
+            )
+    frame = data
+    if period is not None and period in data.columns:
+        frame = data.sort_values([by, period], kind="stable")
+    fits: dict[str, ClvFit] = {}
+    rows = []
+    warnings: list[Message] = []
+    for name, part in frame.groupby(by, sort=True):
+        counts = part[survivors].to_numpy(dtype=np.float64)
+        fit = fit_sbg(counts)
+        key = str(name)
+        fits[key] = fit
+        warnings.extend(fit.warnings)
+        alpha, beta = fit.params["alpha"], fit.params["beta"]
+        k = counts.size - 1
+        rows.append(
+            {
+                by: key,
+                "n_start": float(counts[0]),
+                "periods": k,
+                "sbg_alpha": alpha,
+                "sbg_alpha_se": fit.se.get("alpha", float("nan")),
+                "sbg_beta": beta,
+                "sbg_beta_se": fit.se.get("beta", float("nan")),
+                "log_likelihood": fit.log_likelihood,
+                "churn_1": alpha / (alpha + beta),
+                "retention_next": float(sbg_retention((alpha, beta), [k + 1])[0]),
+                "converged": fit.converged,
+            }
+        )
+    return SbgCohorts(by=by, fits=fits, table=pd.DataFrame(rows), warnings=tuple(warnings))
 
 
 def sbg_survival(params: Sequence[float] | Array, t: ArrayLike) -> Array:
@@ -1223,12 +1323,16 @@ def predict(
     period: float = 1.0,
     discount_rate: float = 0.01,
     margin: float = 1.0,
+    continuous_rate: float | None = None,
 ) -> pd.DataFrame:
     """Per-customer predictions, the input columns kept in front.
 
     - bgnbd / paretonbd (``frequency, recency, T``): ``p_alive``, ``expected_transactions``
       in (T, T + horizon]; with ``spend_fit`` (Gamma-Gamma) and ``monetary_value`` also
-      ``expected_spend`` and ``clv`` (:func:`customer_value`).
+      ``expected_spend`` and ``clv`` (:func:`customer_value`). For paretonbd with
+      ``continuous_rate`` also ``dert`` (:func:`paretonbd_dert`) and, with spend,
+      ``clv_continuous`` = margin · expected spend · DERT (no horizon: the whole residual
+      lifetime).
     - bgbb (``frequency, recency, n_periods``): ``p_alive`` (in the next period) and
       ``expected_transactions`` in the next ``horizon`` periods.
     - gammagamma (``frequency, monetary_value``): ``expected_spend``.
@@ -1242,6 +1346,10 @@ def predict(
         alive = bgnbd_p_alive if fit.model == "bgnbd" else paretonbd_p_alive
         out["p_alive"] = alive(p, x, tx, t_)
         out["expected_transactions"] = _conditional(fit, horizon, x, tx, t_)
+        if continuous_rate is not None:
+            if fit.model != "paretonbd":
+                raise ValidationError("clv.error.continuous_model", model=fit.model)
+            out["dert"] = paretonbd_dert(p, continuous_rate, x, tx, t_)
         if spend_fit is not None and "monetary_value" in data.columns:
             spend = gammagamma_expected_spend(
                 spend_fit.param_array(), x, data["monetary_value"].to_numpy(dtype=float)
@@ -1258,6 +1366,8 @@ def predict(
                 discount_rate=discount_rate,
                 margin=margin,
             )
+            if continuous_rate is not None:
+                out["clv_continuous"] = margin * spend * out["dert"].to_numpy()
         return out
     if fit.model == "bgbb":
         cols = [data[c].to_numpy(dtype=float) for c in ("frequency", "recency", "n_periods")]

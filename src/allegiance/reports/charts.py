@@ -29,7 +29,9 @@ __all__ = [
     "pareto",
     "quadrant_scatter",
     "radar",
+    "sankey",
     "stacked_share_bar",
+    "step_lines",
     "style",
 ]
 
@@ -536,4 +538,115 @@ def pareto(
             y1=float(threshold),
             line={"color": "#888888", "width": 1, "dash": "dot"},
         )
+    return fig
+
+
+def sankey(
+    labels: Sequence[Any],
+    sources: Any,
+    targets: Any,
+    values: Any,
+    /,
+    *,
+    colors: Sequence[str] | None = None,
+    title: str | None = None,
+    value_title: str | None = None,
+    digits: int = 0,
+    height: int | None = None,
+) -> go.Figure:
+    """Flows between nodes (e.g. customers moving between levels from one month to the next).
+
+    ``labels`` name the nodes; link ``i`` carries ``values[i]`` from node ``sources[i]`` to
+    node ``targets[i]`` (indices into ``labels``). ``colors`` gives one colour per node
+    (default: the palette); each link takes its source node's colour, lighter.
+    """
+    names = _labels(labels, what="labels")
+    src = _numbers(sources, what="sources")
+    dst = _numbers(targets, what="targets", n=src.size)
+    vals = _numbers(values, what="values", n=src.size)
+    if src.size == 0:
+        raise ValidationError("report.error.chart_empty", what="links")
+    for what, idx in (("sources", src), ("targets", dst)):
+        if np.isnan(idx).any() or (idx < 0).any() or (idx >= len(names)).any():
+            raise ValidationError("report.error.chart_nodes", what=what, n=len(names) - 1)
+    if np.isnan(vals).any() or (vals < 0).any():
+        raise ValidationError("report.error.chart_counts")
+    node_colors = list(colors) if colors is not None else [_color(i) for i in range(len(names))]
+    if len(node_colors) != len(names):
+        raise ValidationError(
+            "report.error.chart_length", what="colors", n=len(node_colors), expected=len(names)
+        )
+    fmt = f",.{digits}f"
+    unit = f" {value_title}" if value_title else ""
+    fig = go.Figure(
+        go.Sankey(
+            arrangement="snap",
+            valueformat=fmt,
+            node={
+                "label": names,
+                "color": node_colors,
+                "pad": 12,
+                "thickness": 16,
+                "line": {"color": "white", "width": 0.5},
+                "hovertemplate": f"%{{label}}: %{{value:{fmt}}}{unit}<extra></extra>",
+            },
+            link={
+                "source": src.astype(int).tolist(),
+                "target": dst.astype(int).tolist(),
+                "value": vals.tolist(),
+                "color": [_lighter(node_colors[int(i)]) for i in src],
+                "hovertemplate": (
+                    f"%{{source.label}} → %{{target.label}}: %{{value:{fmt}}}{unit}<extra></extra>"
+                ),
+            },
+        )
+    )
+    style(fig, title=title, height=height or 460)
+    return fig
+
+
+def _lighter(color: str, alpha: float = 0.35) -> str:
+    """``#rrggbb`` as an ``rgba`` colour with ``alpha`` (links under their nodes)."""
+    text = color.lstrip("#")
+    if len(text) != 6:
+        return color
+    r, g, b = (int(text[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
+def step_lines(
+    series: Mapping[str, tuple[Any, Any]],
+    /,
+    *,
+    title: str | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    percent: bool = True,
+    digits: int = 1,
+    height: int | None = None,
+) -> go.Figure:
+    """Step functions, one per series (name → (x, y)), e.g. Kaplan-Meier survival curves:
+    each value holds until the next x. With ``percent`` the values are fractions."""
+    if not series:
+        raise ValidationError("report.error.chart_empty", what="series")
+    fmt = _number_format(digits, percent)
+    traces = []
+    for i, (name, (xs, ys)) in enumerate(series.items()):
+        x = _numbers(xs, what=f"x {name!r}")
+        y = _numbers(ys, what=f"y {name!r}", n=x.size)
+        traces.append(
+            go.Scatter(
+                x=_none_if_nan(x),
+                y=_none_if_nan(y),
+                name=str(name),
+                mode="lines",
+                line={"color": _color(i), "width": 2, "shape": "hv"},
+                hovertemplate=f"{name}<br>%{{x}}: %{{y:{fmt}}}<extra></extra>",
+            )
+        )
+    fig = go.Figure(traces)
+    style(fig, title=title, x_title=x_title, y_title=y_title, height=height)
+    fig.update_layout(showlegend=len(traces) > 1)
+    if percent:
+        fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
     return fig

@@ -8,6 +8,7 @@ See docs/store.md.
 
 from __future__ import annotations
 
+from allegiance.store.admin import audit_frame, record_audit
 from allegiance.store.db import (
     DATABASE_URL_ENV,
     DEFAULT_DB_FILENAME,
@@ -24,21 +25,27 @@ from allegiance.store.db import (
     upgrade,
 )
 from allegiance.store.models import (
+    ApiToken,
+    AuditEntry,
     Base,
     Complaint,
+    ComplaintEvent,
     Dataset,
     ProjectMeta,
     Response,
     Run,
     Survey,
     SurveyWave,
+    User,
 )
 from allegiance.store.repository import (
     SaveResult,
     all_meta,
+    complaint_events_frame,
     complaints_frame,
     create_survey,
     finish_run,
+    get_complaint,
     get_dataset,
     get_meta,
     get_or_create_wave,
@@ -50,6 +57,7 @@ from allegiance.store.repository import (
     runs_frame,
     save_complaints,
     save_responses,
+    set_complaint_status,
     set_meta,
     start_run,
 )
@@ -57,8 +65,11 @@ from allegiance.store.repository import (
 __all__ = [
     "DATABASE_URL_ENV",
     "DEFAULT_DB_FILENAME",
+    "ApiToken",
+    "AuditEntry",
     "Base",
     "Complaint",
+    "ComplaintEvent",
     "Dataset",
     "ProjectMeta",
     "Response",
@@ -66,13 +77,17 @@ __all__ = [
     "SaveResult",
     "Survey",
     "SurveyWave",
+    "User",
     "all_meta",
+    "audit_frame",
+    "complaint_events_frame",
     "complaints_frame",
     "create_survey",
     "current_revision",
     "database_url",
     "downgrade",
     "finish_run",
+    "get_complaint",
     "get_dataset",
     "get_meta",
     "get_or_create_wave",
@@ -83,6 +98,7 @@ __all__ = [
     "make_engine",
     "new_revision",
     "normalize_url",
+    "record_audit",
     "register_dataset",
     "responses_frame",
     "runs_frame",
@@ -90,6 +106,7 @@ __all__ = [
     "save_responses",
     "schema_diff",
     "session_factory",
+    "set_complaint_status",
     "set_meta",
     "sqlite_url",
     "start_run",

@@ -28,16 +28,18 @@ from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, func, select
+from sqlalchemy import Connection, CursorResult, Engine, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from allegiance.complaints.handling import ESCALATIONS
 from allegiance.errors import StoreError
 from allegiance.results import plain
 from allegiance.store.db import WRITE_OPTION
 from allegiance.store.models import (
     Complaint,
+    ComplaintEvent,
     Dataset,
     ProjectMeta,
     Response,
@@ -49,14 +51,18 @@ from allegiance.store.models import (
 
 __all__ = [
     "COMPLAINT_COLUMNS",
+    "COMPLAINT_EVENT_COLUMNS",
+    "COMPLAINT_WORK_FIELDS",
     "RESPONSE_META_COLUMNS",
     "RUN_COLUMNS",
     "OnConflict",
     "SaveResult",
     "all_meta",
+    "complaint_events_frame",
     "complaints_frame",
     "create_survey",
     "finish_run",
+    "get_complaint",
     "get_dataset",
     "get_meta",
     "get_or_create_wave",
@@ -68,6 +74,7 @@ __all__ = [
     "runs_frame",
     "save_complaints",
     "save_responses",
+    "set_complaint_status",
     "set_meta",
     "start_run",
 ]
@@ -93,6 +100,16 @@ COMPLAINT_COLUMNS: tuple[str, ...] = (
     "text",
     "status",
     "resolved_at",
+    "product",
+    "cause_text",
+    "severity",
+    "owner",
+    "first_response_at",
+    "resolution",
+    "compensation",
+    "satisfaction_after",
+    "escalated_to",
+    "lang",
 )
 #: The columns of :func:`runs_frame`, in order.
 RUN_COLUMNS: tuple[str, ...] = (
@@ -807,11 +824,97 @@ def _cause_class(value: Any, *, row: int) -> int:
     return int(number)
 
 
+def _number(
+    value: Any, *, table: str, row: int, field: str, minimum: float | None = None
+) -> float | None:
+    """An optional finite number (text holding a number is read); ``minimum`` is inclusive."""
+    if _is_missing(value):
+        return None
+    number: float | None = None
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    ):
+        number = float(value)
+    elif isinstance(value, str) and value.strip():
+        try:
+            number = float(value.strip())
+        except ValueError:
+            number = None
+    if number is None or not math.isfinite(number) or (minimum is not None and number < minimum):
+        raise StoreError(
+            "store.row_not_number",
+            table=table,
+            row=row,
+            field=field,
+            value=_shown(value),
+            minimum="-" if minimum is None else f"{minimum:g}",
+        )
+    return number
+
+
+def _after_received(
+    moment: datetime | None, received: datetime, *, row: int, field: str
+) -> datetime | None:
+    if moment is not None and moment < received:
+        raise StoreError(
+            "store.row_before_received",
+            row=row,
+            field=field,
+            value=moment.isoformat(),
+            received=received.isoformat(),
+        )
+    return moment
+
+
+def _complaint_field(name: str, value: Any, *, row: int, received: datetime | None) -> Any:
+    """One optional register field of a complaint, checked (the required ones are elsewhere)."""
+    table = "complaints"
+    if name in ("first_response_at", "resolved_at"):
+        moment = _timestamp(value, table=table, row=row, field=name)
+        return (
+            moment if received is None else _after_received(moment, received, row=row, field=name)
+        )
+    if name in ("compensation",):
+        return _number(value, table=table, row=row, field=name, minimum=0.0)
+    if name == "satisfaction_after":
+        return _number(value, table=table, row=row, field=name)
+    if name == "escalated_to":
+        text = _text(value, table=table, row=row, field=name, max_len=30, required=False)
+        if text is not None and text not in ESCALATIONS:
+            raise StoreError(
+                "store.row_choice",
+                table=table,
+                row=row,
+                field=name,
+                value=_shown(value),
+                allowed=", ".join(ESCALATIONS),
+            )
+        return text
+    limits = {"product": 100, "severity": 30, "owner": 200, "lang": 10, "status": 30}
+    return _text(value, table=table, row=row, field=name, max_len=limits.get(name), required=False)
+
+
+#: The optional register fields (migration 0003) checked by :func:`_complaint_field`.
+_REGISTER_FIELDS: tuple[str, ...] = (
+    "product",
+    "cause_text",
+    "severity",
+    "owner",
+    "first_response_at",
+    "resolution",
+    "compensation",
+    "satisfaction_after",
+    "escalated_to",
+    "lang",
+)
+
+
 def _complaint_params(
     rows: Iterable[Any], *, on_conflict: OnConflict
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[dict[str, Any]], int, set[str]]:
     table = "complaints"
     by_key: dict[str, dict[str, Any]] = {}
+    given: set[str] = set()
     n_rows = 0
     for index, row in enumerate(rows):
         n_rows += 1
@@ -828,6 +931,7 @@ def _complaint_params(
                 fields=", ".join(sorted(unknown)),
                 allowed=", ".join(COMPLAINT_COLUMNS),
             )
+        given.update(str(k) for k in row)
 
         received = _timestamp(row.get("received_at"), table=table, row=index, field="received_at")
         if received is None:
@@ -859,22 +963,17 @@ def _complaint_params(
                 max_len=None,
                 allow_empty=True,
             ),
-            "status": _text(
-                row.get("status"),
-                table=table,
-                row=index,
-                field="status",
-                max_len=30,
-                required=False,
-            )
+            "status": _complaint_field("status", row.get("status"), row=index, received=received)
             or "open",
-            "resolved_at": _timestamp(
-                row.get("resolved_at"), table=table, row=index, field="resolved_at"
+            "resolved_at": _complaint_field(
+                "resolved_at", row.get("resolved_at"), row=index, received=received
             ),
         }
+        for name in _REGISTER_FIELDS:
+            params[name] = _complaint_field(name, row.get(name), row=index, received=received)
         if on_conflict == "update" or key not in by_key:
             by_key[key] = params
-    return list(by_key.values()), n_rows
+    return list(by_key.values()), n_rows, given
 
 
 def save_complaints(
@@ -889,11 +988,16 @@ def save_complaints(
 
     Fields: ``complaint_key, received_at, channel, cause_code, cause_class (1-4), text``
     (required; ``text`` may be empty) and ``customer_id, status`` (default ``open``),
-    ``resolved_at`` (optional). With ``on_conflict="update"`` a re-sent complaint
-    replaces the stored one (e.g. its status once resolved).
+    ``resolved_at`` and the register's fields (all optional): ``product, cause_text,
+    severity, owner, first_response_at, resolution, compensation`` (≥ 0),
+    ``satisfaction_after`` (a number), ``escalated_to`` (none, consumer_association, media,
+    regulator, court) and ``lang``. First response and resolution may not be before
+    ``received_at``. With ``on_conflict="update"`` a re-sent complaint replaces the stored
+    one in the fields the batch gives (e.g. its status once resolved); fields no row of the
+    batch names are kept.
     """
     mode = _check_on_conflict(on_conflict)
-    params, n_rows = _complaint_params(_rows(rows), on_conflict=mode)
+    params, n_rows, given = _complaint_params(_rows(rows), on_conflict=mode)
     table = _COMPLAINTS
     with _writing(session, "complaints", commit=commit):
         before = _count(session, table)
@@ -903,7 +1007,7 @@ def save_complaints(
                 table,
                 keys=["complaint_key"],
                 on_conflict=mode,
-                update=[c for c in COMPLAINT_COLUMNS if c != "complaint_key"],
+                update=[c for c in COMPLAINT_COLUMNS if c != "complaint_key" and c in given],
             )
             session.execute(stmt, params)
         after = _count(session, table)
@@ -928,15 +1032,174 @@ def _frame(rows: Sequence[Any], names: Sequence[str], times: Sequence[str]) -> p
     return out.infer_objects()
 
 
+_COMPLAINT_TIMES = ("received_at", "resolved_at", "first_response_at")
+
+
 def complaints_frame(engine: Engine, /) -> pd.DataFrame:
-    """All complaints in the order received: the columns of :data:`COMPLAINT_COLUMNS`."""
+    """All complaints in the order received: the columns of :data:`COMPLAINT_COLUMNS`.
+
+    Times are timezone-aware UTC; ``compensation`` and ``satisfaction_after`` are float64
+    (NaN when unknown); the other optional fields are text or missing.
+    """
     cols = [_COMPLAINTS.c[name] for name in COMPLAINT_COLUMNS]
     stmt = select(*cols).order_by(Complaint.received_at, Complaint.id)
     with _reading("complaints"), engine.connect() as conn:
         rows = conn.execute(stmt).all()
-    out = _frame(rows, COMPLAINT_COLUMNS, ("received_at", "resolved_at"))
+    out = _frame(rows, COMPLAINT_COLUMNS, _COMPLAINT_TIMES)
     out["cause_class"] = out["cause_class"].astype("int64")
+    for name in ("compensation", "satisfaction_after"):
+        out[name] = pd.to_numeric(out[name], errors="coerce").astype("float64")
     return out
+
+
+def get_complaint(session: Session, complaint_key: str, /) -> dict[str, Any] | None:
+    """One complaint as a dict of :data:`COMPLAINT_COLUMNS` (times UTC), or ``None``."""
+    cols = [_COMPLAINTS.c[name] for name in COMPLAINT_COLUMNS]
+    with _session_read(session, "complaints"):
+        row = session.execute(
+            select(*cols).where(_COMPLAINTS.c.complaint_key == complaint_key)
+        ).first()
+    if row is None:
+        return None
+    return dict(zip(COMPLAINT_COLUMNS, row, strict=True))
+
+
+#: Fields a handling step may change besides the status and its times.
+COMPLAINT_WORK_FIELDS: tuple[str, ...] = (
+    "owner",
+    "severity",
+    "product",
+    "cause_text",
+    "resolution",
+    "compensation",
+    "satisfaction_after",
+    "escalated_to",
+)
+
+
+def set_complaint_status(
+    session: Session,
+    complaint_key: str,
+    /,
+    *,
+    expected_status: str,
+    status: str,
+    first_response_at: datetime | None,
+    resolved_at: datetime | None,
+    at: datetime | None = None,
+    actor: str | None = None,
+    role: str | None = None,
+    note: str | None = None,
+    changes: Mapping[str, Any] | None = None,
+    commit: bool = True,
+) -> ComplaintEvent:
+    """Move a stored complaint from ``expected_status`` to ``status`` and record the move.
+
+    The workflow check is the caller's (:func:`allegiance.complaints.register.transition`);
+    here the update only happens if the complaint is still in ``expected_status`` (so two
+    agents working the same complaint cannot both move it: the second gets a
+    :class:`StoreError` saying what it is now). ``changes`` may set the fields of
+    :data:`COMPLAINT_WORK_FIELDS` in the same transaction.
+    """
+    table = "complaints"
+    values: dict[str, Any] = {
+        "status": _text(status, table=table, row=0, field="status", max_len=30),
+        "first_response_at": _timestamp(
+            first_response_at, table=table, row=0, field="first_response_at"
+        ),
+        "resolved_at": _timestamp(resolved_at, table=table, row=0, field="resolved_at"),
+    }
+    for name, value in (changes or {}).items():
+        if name not in COMPLAINT_WORK_FIELDS:
+            raise StoreError(
+                "store.row_unknown_fields",
+                table=table,
+                row=0,
+                fields=str(name),
+                allowed=", ".join(COMPLAINT_WORK_FIELDS),
+            )
+        values[name] = _complaint_field(name, value, row=0, received=None)
+    moment = _timestamp(at, table="complaint_events", row=0, field="occurred_at") or utcnow()
+    c = _COMPLAINTS
+    with _writing(session, "complaints", commit=commit):
+        found = session.execute(
+            select(c.c.id, c.c.status, c.c.received_at).where(c.c.complaint_key == complaint_key)
+        ).first()
+        if found is None:
+            raise StoreError("store.complaint_not_found", key=complaint_key)
+        received = found.received_at
+        if received.tzinfo is None:
+            received = received.replace(tzinfo=UTC)
+        for name in ("first_response_at", "resolved_at"):
+            _after_received(values[name], received, row=0, field=name)
+        done = cast(
+            CursorResult[Any],
+            session.execute(
+                c.update()
+                .where(c.c.complaint_key == complaint_key, c.c.status == expected_status)
+                .values(**values)
+            ),
+        )
+        if done.rowcount != 1:
+            raise StoreError(
+                "store.complaint_changed",
+                key=complaint_key,
+                expected=expected_status,
+                found=str(found.status),
+            )
+        event = ComplaintEvent(
+            complaint_id=int(found.id),
+            occurred_at=moment,
+            from_status=expected_status,
+            to_status=values["status"],
+            actor=_text(
+                actor, table="complaint_events", row=0, field="actor", max_len=200, required=False
+            ),
+            role=_text(
+                role, table="complaint_events", row=0, field="role", max_len=50, required=False
+            ),
+            note=_text(
+                note, table="complaint_events", row=0, field="note", max_len=None, required=False
+            ),
+        )
+        session.add(event)
+        session.flush()
+    return event
+
+
+#: The columns of :func:`complaint_events_frame`, in order.
+COMPLAINT_EVENT_COLUMNS: tuple[str, ...] = (
+    "complaint_key",
+    "occurred_at",
+    "from_status",
+    "to_status",
+    "actor",
+    "role",
+    "note",
+)
+
+
+def complaint_events_frame(engine: Engine, /, *, complaint_key: str | None = None) -> pd.DataFrame:
+    """The handling history, oldest first: the columns of :data:`COMPLAINT_EVENT_COLUMNS`."""
+    e = cast(Table, ComplaintEvent.__table__)
+    stmt = (
+        select(
+            _COMPLAINTS.c.complaint_key,
+            e.c.occurred_at,
+            e.c.from_status,
+            e.c.to_status,
+            e.c.actor,
+            e.c.role,
+            e.c.note,
+        )
+        .join(_COMPLAINTS, e.c.complaint_id == _COMPLAINTS.c.id)
+        .order_by(e.c.occurred_at, e.c.id)
+    )
+    if complaint_key is not None:
+        stmt = stmt.where(_COMPLAINTS.c.complaint_key == complaint_key)
+    with _reading("complaint_events"), engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return _frame(rows, COMPLAINT_EVENT_COLUMNS, ("occurred_at",))
 
 
 # ---------------------------------------------------------------------------- runs

@@ -1,6 +1,6 @@
 """Templates shipped with allegiance, as YAML in one sub-folder per kind (:func:`kinds`):
 AHP hierarchies (``hierarchies/``), PLS path models (``models/``) and the other kinds
-added beside them. Survey templates are not here yet: they come with the survey issue.
+added beside them, such as the survey templates (``surveys/``, see :mod:`allegiance.survey`).
 """
 
 from __future__ import annotations
