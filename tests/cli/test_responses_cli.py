@@ -131,3 +131,47 @@ def test_import_export_quality(project: Path, tmp_path: Path) -> None:
     assert raking["deff"] == pytest.approx(4 / 3)
     assert raking["n_eff"] == pytest.approx(3.0)
     assert [round(f["weight"], 6) for f in body["flags"]] == [0.666667, 0.666667, 2.0, 0.666667]
+
+    # the raking weight goes with the export into an analysis: `score nps --weight weight`
+    weighted = tmp_path / "weighted.csv"
+    out = ok(
+        run(
+            "responses",
+            "export",
+            "--survey",
+            "nps-1",
+            "--margins",
+            margins,
+            "--out",
+            weighted,
+            "--lang",
+            "en",
+            "--project",
+            project,
+        )
+    )
+    assert "1.333" in out.output  # the design effect, 4/3
+    assert "effective n 3.0 of 4" in out.output
+    exported = pd.read_csv(weighted)
+    assert [round(w, 6) for w in exported["weight"]] == [0.666667, 0.666667, 2.0, 0.666667]
+    scored = json.loads(
+        ok(
+            run(
+                "score",
+                "nps",
+                weighted,
+                "--column",
+                "nps",
+                "--weight",
+                "weight",
+                "--format",
+                "json",
+            )
+        ).stdout
+    )
+    row = scored["result"]["tables"]["nps"][0]
+    # Kish: n_eff = (Σw)² / Σw² = n / deff = 3 (the raking's effective n)
+    assert row["n"] == 4
+    assert row["n_eff"] == pytest.approx(3.0)
+    # weighted shares: promoters 9 (2/3) and 10 (2) of 4 → 2/3; detractor 3 (2/3) → 1/6
+    assert row["nps"] == pytest.approx(100 * (8 / 12 - 2 / 12))

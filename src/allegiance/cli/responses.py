@@ -67,18 +67,35 @@ def export_cmd(
     pseudonymise: Annotated[
         bool, typer.Option("--pseudonymise", help=h("cli.responses.opt.pseudonymise"))
     ] = False,
+    margins: Annotated[
+        Path | None, typer.Option("--margins", help=h("cli.responses.opt.export_margins"))
+    ] = None,
     lang: LangOpt = None,
     project: ProjectOpt = None,
 ) -> None:
-    from allegiance.survey.exchange import export_responses
+    from allegiance.survey.analysis import analysis_frame
+    from allegiance.survey.exchange import export_responses, load_responses
+    from allegiance.survey.quality import load_margins, rake_responses
 
+    targets = load_margins(margins) if margins is not None else None
     _, engine = _engine(project)
     try:
         data = export_responses(
-            engine, survey, export_format.value, pseudonymise=pseudonymise, lang=current_lang()
+            engine,
+            survey,
+            export_format.value,
+            pseudonymise=pseudonymise,
+            lang=current_lang(),
+            margins=targets,
         )
+        raking = None
+        if targets:
+            definition, meta, answers = load_responses(engine, survey)
+            raking = rake_responses(meta, analysis_frame(definition, answers, meta=False), targets)
     finally:
         engine.dispose()
+    if raking is not None:
+        stderr().print(t("responses.export.weighted", None, **raking.to_dict()))
     if out is None:
         if export_format is ExportFormat.csv:
             sys.stdout.write(data.decode("utf-8-sig"))

@@ -45,11 +45,12 @@ from allegiance.errors import InputError, ValidationError
 from allegiance.i18n import t
 from allegiance.survey.analysis import analysis_frame, column_info
 from allegiance.survey.definition import RATING_TYPES, SurveyDefinition, analysis_columns, choices
-from allegiance.survey.quality import QualitySettings, flag_frame
+from allegiance.survey.quality import QualitySettings, flag_frame, rake_responses
 
 __all__ = [
     "EXPORT_FORMATS",
     "EXPORT_META_COLUMNS",
+    "WEIGHT_COLUMN",
     "ImportIssue",
     "ImportRejected",
     "ImportResult",
@@ -77,6 +78,8 @@ _TIMES = ("submitted_at", "started_at")
 #: user-missing and labelled.
 NA_TEXT = "na"
 NA_CODE = -1.0
+#: The raking weight written by an export with population margins (mean 1).
+WEIGHT_COLUMN = "weight"
 
 
 # --------------------------------------------------------------------------------------------
@@ -134,10 +137,13 @@ def _export_frame(
     pseudonymise: bool,
     key: Any,
     settings: QualitySettings | None,
+    margins: Mapping[str, Mapping[str, float]] | None = None,
 ) -> tuple[SurveyDefinition, pd.DataFrame]:
     definition, meta, answers = load_responses(engine, slug)
     frame = analysis_frame(definition, answers, meta=False)
     flags = flag_frame(definition, meta, frame, settings)
+    # raked on the stored values, before any pseudonym replaces a customer id
+    raking = rake_responses(meta, frame, margins) if margins else None
     if pseudonymise:
         from allegiance.security.privacy import project_pseudonymiser
         from allegiance.security.secret import load_secret_key
@@ -147,6 +153,9 @@ def _export_frame(
             pseudo = project_pseudonymiser(session, secret)
         meta = pseudo.frame(meta, columns=("customer_id",))
     out = pd.concat([meta, frame, flags], axis=1)
+    if raking is not None:
+        out[WEIGHT_COLUMN] = raking.weights
+        out.attrs["raking"] = raking
     na: dict[str, np.ndarray] = {}
     for q in definition.questions():
         if q.type in RATING_TYPES and getattr(q, "allow_na", False):
@@ -207,6 +216,7 @@ def _labels(
         variable[name] = t(f"responses.flag.{name}", lang)
         values[name] = {1.0: yes, 0.0: no}
     variable["duplicate_of"] = t("responses.flag.duplicate_of", lang)
+    variable[WEIGHT_COLUMN] = t("responses.meta.weight", lang)
     for name in EXPORT_META_COLUMNS:
         variable[name] = t(f"responses.meta.{name}", lang)
     return variable, values
@@ -242,17 +252,21 @@ def export_responses(
     lang: str = "en",
     key: Any = None,
     settings: QualitySettings | None = None,
+    margins: Mapping[str, Mapping[str, float]] | None = None,
 ) -> bytes:
     """A survey's responses as the bytes of a CSV (UTF-8 with BOM, for Excel), XLSX or SAV
     file (see the module documentation). ``key`` is the secret key for pseudonyms (default:
-    :func:`allegiance.security.secret.load_secret_key`)."""
+    :func:`allegiance.security.secret.load_secret_key`). With population ``margins``
+    (variable → category → share, see :func:`allegiance.survey.quality.rake`) the file gains
+    a :data:`WEIGHT_COLUMN` of raking weights (mean 1): give it to an analysis as its weight
+    (``--weight weight``) and its intervals use Kish's effective n, ``n / deff``."""
     if fmt not in EXPORT_FORMATS:
         raise ValidationError(
             "responses.export.bad_format", value=repr(fmt), allowed=", ".join(EXPORT_FORMATS)
         )
     chosen = "zh" if str(lang).lower().startswith("zh") else "en"
     definition, frame = _export_frame(
-        engine, slug, pseudonymise=pseudonymise, key=key, settings=settings
+        engine, slug, pseudonymise=pseudonymise, key=key, settings=settings, margins=margins
     )
     plain = _plain(frame)
     if fmt != "sav":

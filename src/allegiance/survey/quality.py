@@ -48,6 +48,7 @@ __all__ = [
     "flag_frame",
     "load_margins",
     "rake",
+    "rake_responses",
     "speeders",
     "straightliners",
 ]
@@ -542,10 +543,17 @@ def assess(
     flags = flag_frame(definition, meta, answers, chosen)
     front = meta[[c for c in ("response_id", "respondent_key", "customer_id") if c in meta]]
     table = pd.concat([front.reset_index(drop=True), flags.reset_index(drop=True)], axis=1)
-    raking = None
-    if margins:
-        data = pd.concat([meta.reset_index(drop=True), answers.reset_index(drop=True)], axis=1)
-        data = data.loc[:, ~data.columns.duplicated(keep="last")]
-        raking = rake(data, margins)
+    raking = rake_responses(meta, answers, margins) if margins else None
+    if raking is not None:
         table["weight"] = raking.weights
     return QualityResult(survey=survey, flags=table, settings=chosen, raking=raking)
+
+
+def rake_responses(
+    meta: pd.DataFrame, answers: pd.DataFrame, margins: Mapping[str, Mapping[str, float]], /
+) -> RakeResult:
+    """:func:`rake` on stored responses: the raking variables are looked up in ``answers``
+    (analysis columns), then ``meta`` (e.g. ``language``, ``wave``)."""
+    data = pd.concat([meta.reset_index(drop=True), answers.reset_index(drop=True)], axis=1)
+    data = data.loc[:, ~data.columns.duplicated(keep="last")]
+    return rake(data, margins)
