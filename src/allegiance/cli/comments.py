@@ -37,7 +37,7 @@ from allegiance.cli.common import (
     h,
     resolve_input,
 )
-from allegiance.cli.display import Displayed, translate_value
+from allegiance.cli.display import Displayed, Shown, translate_value
 from allegiance.errors import ConfigError
 from allegiance.i18n import Message
 from allegiance.io.reader import DataTable, read_table, require_columns
@@ -118,37 +118,6 @@ def _inputs(table: DataTable, **extra: Any) -> dict[str, Any]:
     return out
 
 
-@dataclasses.dataclass(frozen=True)
-class _Shown:
-    """A result as printed: the reader's warnings added, text escaped for Rich tables."""
-
-    inner: Any
-    warnings: tuple[Message, ...]
-    escape: bool
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        tables: dict[str, pd.DataFrame] = self.inner.tables()
-        if not self.escape:
-            return tables
-        from rich.markup import escape
-
-        out: dict[str, pd.DataFrame] = {}
-        for name, frame in tables.items():
-            shown = frame.copy()
-            for col in shown.columns:
-                series = shown[col]
-                if pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(
-                    series.dtype
-                ):
-                    shown[col] = series.map(lambda v: escape(v) if isinstance(v, str) else v)
-            out[name] = shown
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = self.inner.to_dict()
-        return result
-
-
 def _finish(
     result: Any,
     table: DataTable,
@@ -159,7 +128,7 @@ def _finish(
     out: Path | None,
     show: Sequence[str] | None = None,
 ) -> None:
-    shown = _Shown(
+    shown = Shown(
         inner=result,
         warnings=(*table.warnings, *result.warnings),
         escape=fmt is OutputFormat.table,

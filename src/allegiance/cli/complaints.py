@@ -14,7 +14,7 @@ Without FILE the commands read the project's complaint register (``--project``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -33,6 +33,7 @@ from allegiance.cli.common import (
     h,
     resolve_input,
 )
+from allegiance.cli.display import Shown
 from allegiance.i18n import Message, current_lang, t
 
 if TYPE_CHECKING:
@@ -66,46 +67,6 @@ SlaOpt = Annotated[list[str] | None, typer.Option("--sla", help=h("cli.complaint
 # --------------------------------------------------------------------------------------------
 # Shared pieces
 # --------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class _Shown:
-    """A result as printed: extra warnings, tables reshaped for people, text escaped for Rich."""
-
-    inner: Any
-    warnings: tuple[Message, ...]
-    view: Callable[[dict[str, pd.DataFrame]], dict[str, pd.DataFrame]] | None = None
-    escape: bool = True
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        tables: dict[str, pd.DataFrame] = self.inner.tables()
-        if self.view is not None:
-            tables = self.view(tables)
-        if not self.escape:
-            return tables
-        from rich.markup import escape
-
-        out: dict[str, pd.DataFrame] = {}
-        for name, frame in tables.items():
-            shown = frame.copy()
-            for col in shown.columns:
-                series = shown[col]
-                if pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(
-                    series.dtype
-                ):
-                    shown[col] = series.map(lambda v: escape(v) if isinstance(v, str) else v)
-            out[name] = shown
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = self.inner.to_dict()
-        return result
-
-    def __post_init__(self) -> None:
-        seen: dict[tuple[str, str], Message] = {}
-        for w in self.warnings:
-            seen.setdefault((w.key, repr(sorted(w.params.items()))), w)
-        object.__setattr__(self, "warnings", tuple(seen.values()))
 
 
 def _taxonomy(spec: str | None, project: Path | None) -> Taxonomy:
@@ -367,7 +328,7 @@ def import_cmd(
         )
 
     emit(
-        _Shown(result, result.warnings),
+        Shown(result, result.warnings),
         command="complaints import",
         inputs={
             "file": str(path),
@@ -457,7 +418,7 @@ def pareto_cmd(
         )
 
     emit(
-        _Shown(result, (*warnings, *result.warnings), view=view, escape=fmt is OutputFormat.table),
+        Shown(result, (*warnings, *result.warnings), view=view, escape=fmt is OutputFormat.table),
         command="complaints pareto",
         inputs={
             **inputs,
@@ -543,7 +504,7 @@ def sla_cmd(
         )
 
     emit(
-        _Shown(result, (*warnings, *result.warnings), view=view, escape=fmt is OutputFormat.table),
+        Shown(result, (*warnings, *result.warnings), view=view, escape=fmt is OutputFormat.table),
         command="complaints sla",
         inputs={
             **inputs,
@@ -668,7 +629,7 @@ def summary_cmd(
         con.print(result.iceberg.assumption.render(current_lang()))
 
     emit(
-        _Shown(result, (*warnings, *result.warnings), view=view, escape=fmt is OutputFormat.table),
+        Shown(result, (*warnings, *result.warnings), view=view, escape=fmt is OutputFormat.table),
         command="complaints summary",
         inputs={
             **inputs,
@@ -743,7 +704,7 @@ def move_cmd(
         {"complaint_key": key, "status": state, "history": moves.to_dict(orient="records")},
     )
     emit(
-        _Shown(result, ()),
+        Shown(result, ()),
         command="complaints move",
         inputs={
             "key": key,
@@ -774,7 +735,7 @@ def taxonomy_cmd(
         }
     )
     emit(
-        _Shown(_Frame("taxonomy", frame, tax.to_dict()), ()),
+        Shown(_Frame("taxonomy", frame, tax.to_dict()), ()),
         command="complaints taxonomy",
         inputs={"taxonomy": taxonomy or "taxonomy_default", "source": tax.source},
         fmt=fmt,
@@ -813,7 +774,7 @@ def workflow_cmd(
             return wf.to_dict()
 
     emit(
-        _Shown(_Two(), ()),
+        Shown(_Two(), ()),
         command="complaints workflow",
         inputs={"workflow": workflow or "workflow_default", "source": wf.source},
         fmt=fmt,

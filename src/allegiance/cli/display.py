@@ -89,3 +89,44 @@ class Displayed:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = self.result.to_dict()
         return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Shown:
+    """A result as printed: extra warnings (each shown once), tables reshaped for people by
+    ``view``, text escaped for Rich tables (``escape``); ``to_dict`` (JSON) is the result's."""
+
+    inner: Any
+    warnings: tuple[Message, ...]
+    view: Callable[[dict[str, pd.DataFrame]], dict[str, pd.DataFrame]] | None = None
+    escape: bool = True
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        tables: dict[str, pd.DataFrame] = self.inner.tables()
+        if self.view is not None:
+            tables = self.view(tables)
+        if not self.escape:
+            return tables
+        from rich.markup import escape
+
+        out: dict[str, pd.DataFrame] = {}
+        for name, frame in tables.items():
+            shown = frame.copy()
+            for col in shown.columns:
+                series = shown[col]
+                if pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(
+                    series.dtype
+                ):
+                    shown[col] = series.map(lambda v: escape(v) if isinstance(v, str) else v)
+            out[name] = shown
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.inner.to_dict()
+        return result
+
+    def __post_init__(self) -> None:
+        seen: dict[tuple[str, str], Message] = {}
+        for w in self.warnings:
+            seen.setdefault((w.key, repr(sorted(w.params.items()))), w)
+        object.__setattr__(self, "warnings", tuple(seen.values()))
