@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.api.conftest import Api, assert_envelope, publish
+from tests.api.conftest import Api, assert_envelope, invite, publish
 from tests.web.conftest import make_web
 
 from allegiance.security import revoke_api_token, set_active
@@ -152,3 +152,24 @@ def test_rate_limiter_windows() -> None:
     now[0] = 61.0
     assert limiter.hit("a") == 0
     assert RateLimiter(0).hit("a") == 0  # 0: no limit
+
+
+def test_422_for_nul_characters_which_no_database_can_store(api: Api) -> None:
+    slug = publish(api.web, "nps")
+    token = invite(api.web, slug)
+    client = api.as_role("admin")
+    base = f"/api/v1/surveys/{slug}"
+    refused = [
+        client.get("/api/v1/surveys/a%00b"),
+        client.get(f"{base}/responses", params={"wave": "a\x00"}),
+        client.post(f"{base}/invitations", json={"invitations": [{"customer_id": "a\x00"}]}),
+        client.post(f"{base}/responses", json={"token": "a\x00", "answers": {"nps": 1}}),
+        client.post(
+            f"{base}/responses", json={"token": token, "answers": {"nps": 9, "comment": "a\x00b"}}
+        ),
+        client.post(f"{base}/publish", json={"wave": "a\x00"}),
+    ]
+    for got in refused:
+        assert_envelope(got, 422, "validation_error")
+    ok = client.post(f"{base}/responses", json={"token": token, "answers": {"nps": 9}})
+    assert ok.status_code == 201  # the refusals wrote nothing

@@ -12,6 +12,7 @@ from tests.web.conftest import answer_everything, csrf_of, hidden
 
 from allegiance.store import surveys as store
 from allegiance.store.admin import list_audit
+from allegiance.web.api.schemas import MAX_ID, encode_cursor
 
 
 def all_pages(client: Any, url: str, *, limit: int, **params: Any) -> list[list[dict[str, Any]]]:
@@ -109,6 +110,10 @@ def test_invitations_in_bulk_paged_and_all_or_nothing(api: Api) -> None:
         "late",
     ]
 
+    beyond = client.get(url, params={"cursor": encode_cursor(MAX_ID)})
+    assert beyond.json() == {"items": [], "next_cursor": None}
+    assert_envelope(client.get(url, params={"cursor": encode_cursor(MAX_ID + 1)}), 422)
+
     one = client.get(f"{url}/{items[2]['id']}")
     assert one.json() == items[2]
     other = publish(api.web, "ces")
@@ -195,6 +200,8 @@ def test_responses_paged_and_filtered(api: Api) -> None:
     before = client.get(url, params={"until": (now - timedelta(hours=1)).isoformat()}).json()
     assert before["items"] == []
     assert_envelope(client.get(url, params={"since": "yesterday"}), 422, "validation_error")
+    late = client.get(url, params={"until": "9999-12-31T23:00:00-05:00"})
+    assert_envelope(late, 422, "validation_error")
 
 
 @pytest.mark.parametrize(("limit", "ok"), [(0, False), (1, True), (500, True), (501, False)])

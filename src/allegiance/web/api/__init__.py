@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from allegiance._version import __version__
 from allegiance.web.deps import AppState
@@ -41,10 +41,11 @@ API_PREFIX = "/api"
 def create_api(state: AppState, /) -> FastAPI:
     """The API app on ``state``'s database (mount it at :data:`API_PREFIX`)."""
     from allegiance.web.api import invitations, responses, results, surveys
-    from allegiance.web.api.auth import RateLimiter
+    from allegiance.web.api.auth import RateLimiter, no_nul_in_url
     from allegiance.web.api.errors import install_handlers
 
     api = FastAPI(
+        dependencies=[Depends(no_nul_in_url)],
         title="allegiance API",
         version=__version__,
         summary="Surveys, invitations, responses and results of an allegiance project.",

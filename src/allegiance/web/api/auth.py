@@ -34,6 +34,7 @@ __all__ = [
     "RateLimiter",
     "api_principal",
     "needs",
+    "no_nul_in_url",
 ]
 
 #: The OpenAPI extension (and route attribute) naming a route's permission.
@@ -72,6 +73,14 @@ class RateLimiter:
         if count > self.per_minute:
             return max(1, int(60 - now % 60))
         return 0
+
+
+def no_nul_in_url(request: Request) -> None:
+    """422 for a path or query with a NUL character (no database column can hold one)."""
+    if "\x00" in request.url.path or any(
+        "\x00" in k + v for k, v in request.query_params.multi_items()
+    ):
+        raise ApiError(422, details=[{"code": "nul_character"}])
 
 
 def _unauthorized(key: str) -> ApiError:

@@ -11,7 +11,7 @@ as ``responses.submit``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -88,11 +88,15 @@ def list_responses(
 
 
 def _utc(moment: datetime | None) -> datetime | None:
-    from datetime import UTC
-
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+    """A time in UTC (one without a zone is taken as UTC); 422 when it has no UTC form."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is past the year 9999 in UTC
+        raise ApiError(422, details=[{"code": "datetime_out_of_range"}]) from None
 
 
 @router.get(

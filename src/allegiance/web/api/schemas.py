@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from allegiance.web.api.errors import ApiError
 
 __all__ = [
     "DEFAULT_LIMIT",
+    "MAX_ID",
     "MAX_INVITATIONS",
     "MAX_LIMIT",
     "Batch",
@@ -43,10 +44,13 @@ __all__ = [
     "WaveAction",
     "decode_cursor",
     "encode_cursor",
+    "has_nul",
 ]
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+#: The largest row id (the id columns are 32-bit integers on PostgreSQL).
+MAX_ID = 2_147_483_647
 #: The most invitations one request may create.
 MAX_INVITATIONS = 10_000
 
@@ -54,8 +58,34 @@ T = TypeVar("T")
 
 _STRICT = ConfigDict(extra="forbid")
 
+
+def has_nul(value: Any, /) -> bool:
+    """Whether text anywhere in ``value`` (keys too) holds a NUL character, which no
+    database text column can store (PostgreSQL refuses it)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(has_nul(v) for v in value)
+    return False
+
+
+class _Request(BaseModel):
+    """A request body: unknown fields are refused, and so is text with NUL characters."""
+
+    model_config = _STRICT
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if has_nul(data):
+            raise ValueError("text must not contain NUL characters (\\u0000)")
+        return data
+
+
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (1-{MAX_LIMIT}).")]
-RowId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The row's id.")]
+RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="The row's id.")]
 Cursor = Annotated[
     str | None,
     Query(max_length=200, description="`next_cursor` of the previous page; none for the first."),
@@ -76,7 +106,7 @@ def decode_cursor(cursor: str | None, /) -> int | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         text = ""
     prefix, _, number = text.partition(":")
-    if prefix != "v1" or not number.isdigit() or len(number) > 18:
+    if prefix != "v1" or not number.isdigit() or len(number) > 10 or int(number) > MAX_ID:
         raise ApiError(422, "api.error.bad_cursor", code="bad_cursor")
     return int(number)
 
@@ -104,10 +134,8 @@ class Title(BaseModel):
 # ------------------------------------------------------------------------------ surveys
 
 
-class SurveyCreate(BaseModel):
+class SurveyCreate(_Request):
     """A new draft survey from a shipped template (``allegiance survey templates``)."""
-
-    model_config = _STRICT
 
     template: str = Field(min_length=1, max_length=100, examples=["nps"])
     slug: str | None = Field(
@@ -119,10 +147,8 @@ class SurveyCreate(BaseModel):
     )
 
 
-class WaveAction(BaseModel):
+class WaveAction(_Request):
     """Publishing: the wave answers go to (default: the newest, or one named by today)."""
-
-    model_config = _STRICT
 
     wave: str | None = Field(default=None, min_length=1, max_length=100, examples=["2025Q1"])
 
@@ -149,18 +175,14 @@ class SurveyDetail(SurveyPublic):
 # -------------------------------------------------------------------------- invitations
 
 
-class InvitationCreate(BaseModel):
-    model_config = _STRICT
-
+class InvitationCreate(_Request):
     customer_id: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     language: str | None = Field(default=None, max_length=10, examples=["zh", "en"])
 
 
-class InvitationsCreate(BaseModel):
+class InvitationsCreate(_Request):
     """Invitations in bulk: each row gets its own secret token."""
-
-    model_config = _STRICT
 
     invitations: list[InvitationCreate] = Field(min_length=1, max_length=MAX_INVITATIONS)
     wave: str | None = Field(default=None, min_length=1, max_length=100)
@@ -184,10 +206,8 @@ class InvitationPublic(BaseModel):
 # ---------------------------------------------------------------------------- responses
 
 
-class ResponseCreate(BaseModel):
+class ResponseCreate(_Request):
     """The answers of one invitation, checked against its survey definition."""
-
-    model_config = _STRICT
 
     token: str = Field(min_length=1, max_length=64, description="The invitation's token.")
     answers: dict[str, Any] = Field(description="Question id → answer (see docs/api.md).")
