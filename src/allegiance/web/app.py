@@ -114,6 +114,10 @@ def create_app(
     app.include_router(responses.router)
     app.include_router(dashboards.router)
 
+    from allegiance.web.api import API_PREFIX, create_api
+
+    app.mount(API_PREFIX, create_api(state))
+
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> Response:
         media = STATIC_FILES.get(name)
@@ -168,6 +172,8 @@ def create_app(
     uploads = {"/invitations"}
 
     def max_body(path: str) -> int:
+        if path.startswith(API_PREFIX + "/"):
+            return settings.max_upload_bytes
         if path.startswith("/admin/") and any(path.endswith(p) for p in uploads):
             return settings.max_upload_bytes
         return settings.max_form_bytes
@@ -175,6 +181,10 @@ def create_app(
     async def too_large(scope: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         from allegiance.i18n import t
 
+        if str(scope.get("path", "")).startswith(API_PREFIX + "/"):
+            from allegiance.web.api.errors import error_bytes
+
+            return 413, [(b"content-type", b"application/json")], error_bytes(413)
         body = t("web.error.too_large", "zh") + "\n" + t("web.error.too_large", "en") + "\n"
         return 413, [(b"content-type", b"text/plain; charset=utf-8")], body.encode("utf-8")
 

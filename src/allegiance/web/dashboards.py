@@ -46,7 +46,13 @@ from allegiance.store import surveys as store
 from allegiance.survey.analysis import csi_columns
 from allegiance.survey.definition import SurveyDefinition, analysis_columns
 
-__all__ = ["CSI_BOOTSTRAP", "DashboardContext", "build_dashboard", "dashboard_sections"]
+__all__ = [
+    "CSI_BOOTSTRAP",
+    "DashboardContext",
+    "build_dashboard",
+    "dashboard_sections",
+    "result_questions",
+]
 
 #: Bootstrap resamples for the CSI interval on a dashboard (seeded, so a page is stable).
 CSI_BOOTSTRAP = 500
@@ -434,4 +440,12 @@ def figure_json(figure: Any, /) -> str:
         .replace("&", "\\u0026")
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
+    )
+
+
+def result_questions(definition: SurveyDefinition, /) -> tuple[list[str], list[str]]:
+    """The ids of the NPS and of the CSAT questions, in the order of the dashboard's tables."""
+    return (
+        [q.id for q in _nps_questions(definition)],
+        [q.id for q, _ in _csat_questions(definition)],
     )

@@ -18,7 +18,10 @@ setting                            meaning
                                    ``none`` (a relay on the same machine only)
 ``ALLEGIANCE_SESSION_HOURS``       how long an admin sign-in lasts (default 8)
 ``ALLEGIANCE_MAX_FORM_BYTES``      the largest public form submission accepted (default 1 MB)
-``ALLEGIANCE_MAX_UPLOAD_BYTES``    the largest admin upload (customer CSV; default 20 MB)
+``ALLEGIANCE_MAX_UPLOAD_BYTES``    the largest admin upload (customer CSV; default 20 MB) and
+                                   the largest API request body
+``ALLEGIANCE_API_RATE_PER_MINUTE`` requests one API token may make a minute (default 600;
+                                   0: no limit)
 =================================  =========================================================
 
 ``dev`` (the ``--dev`` switch of ``allegiance serve``) allows a random secret key and
@@ -56,3 +59,4 @@ class WebSettings(Settings):
     session_hours: float = 8.0
     max_form_bytes: int = 1_000_000
     max_upload_bytes: int = 20_000_000
+    api_rate_per_minute: int = 600
