@@ -4,6 +4,7 @@ job state in the store (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -138,3 +139,26 @@ def test_rq_without_redis_is_a_clear_error(engine: Engine) -> None:
     with pytest.raises(ConfigError, match=r"127\.0\.0\.1:1\b"):
         jobs.submit("test.sum", numbers=[1])
     assert jobs.list() == []
+
+
+def test_a_response_import_runs_as_a_job(engine: Engine, tmp_path: Path) -> None:
+    from tests.survey.test_exchange import GOOD, _count, _csv, _survey
+
+    slug = _survey(engine)
+    jobs = ThreadBackend(engine, settings=Settings())
+    good = jobs.wait(
+        jobs.submit("responses.import", slug=slug, path=str(_csv(GOOD, tmp_path / "in.csv"))),
+        timeout=60,
+    )
+    assert good.status == "finished", good.error
+    assert good.result is not None
+    assert (good.result["n_rows"], good.result["n_written"]) == (3, 3)
+    assert _count(engine) == 3
+    # importing the same keys again is refused: the job fails with the import's own message
+    again = jobs.wait(
+        jobs.submit("responses.import", slug=slug, path=str(tmp_path / "in.csv")), timeout=60
+    )
+    assert again.status == "failed"
+    assert again.error is not None
+    assert again.error["key"].startswith("responses.")
+    assert _count(engine) == 3

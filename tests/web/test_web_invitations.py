@@ -149,6 +149,9 @@ def test_invitations_by_email_and_reminders(mail_web: Web, mailbox: Mailbox) -> 
     # a viewer may not see a sending job (it needs invitations.manage)
     viewer = web.sign_in(web.client(), "viewer")
     assert viewer.get(f"/admin/jobs/{job.id}/status").status_code == 403
+    nobody = web.client().get(f"/admin/jobs/{job.id}", follow_redirects=False)
+    assert nobody.headers["location"].startswith("/admin/login")
+    assert admin.get("/admin/jobs/no-such-job").status_code == 404
     by_to = {str(m["To"]): m for m in mailbox.messages}
     assert set(by_to) == {"wang@example.cn", "smith@example.com", "both@example.com"}
     zh = by_to["wang@example.cn"]
