@@ -312,7 +312,11 @@ def erase_cmd(
             data_dir=data_dir,
         )
     word = "cli.customers.erase.would" if dry_run else "cli.customers.erase.done"
-    params = {"total": result.total, "tables": len(result.counts), "mode": result.mode}
+    params = {
+        "total": result.total,
+        "tables": len(result.counts),
+        "mode": t(f"erase.mode.{result.mode}"),
+    }
     report(
         Outcome(Message(word, params), result.to_dict(), frames=result.tables()),
         command="customers erase",

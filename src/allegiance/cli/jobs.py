@@ -33,7 +33,7 @@ jobs_app = typer.Typer(
 )
 
 JobIdArg = Annotated[str, typer.Argument(help=h("cli.jobs.opt.id"), show_default=False)]
-LIST_COLUMNS = ("job_id", "name", "status", "done", "total", "actor", "created_at", "finished_at")
+LIST_COLUMNS = ("job_id", "name", "status", "progress", "actor", "created_at", "finished_at")
 
 
 def _frame(infos: list[JobInfo]) -> pd.DataFrame:
@@ -42,8 +42,7 @@ def _frame(infos: list[JobInfo]) -> pd.DataFrame:
             "job_id": i.id,
             "name": i.name,
             "status": i.status,
-            "done": i.done,
-            "total": i.total,
+            "progress": f"{i.done}/{i.total}" if i.total else "-",
             "actor": i.actor,
             "created_at": i.created_at,
             "finished_at": i.finished_at,
