@@ -16,7 +16,10 @@ class Settings(BaseSettings):
     ``postgresql+psycopg://user@host/db``), ``ALLEGIANCE_SECRET_KEY`` (the key that signs
     sessions and keys pseudonyms; required outside ``--dev``, see
     :func:`allegiance.security.load_secret_key`) or ``ALLEGIANCE_SECRET_KEY_FILE`` (a file
-    holding it, e.g. a container secret).
+    holding it, e.g. a container secret), ``ALLEGIANCE_REDIS_URL`` (run background jobs on
+    Redis with rq, e.g. ``redis://127.0.0.1:6379/0``; none: a thread pool in the process),
+    ``ALLEGIANCE_JOBS_QUEUE`` (the rq queue's name) and ``ALLEGIANCE_JOB_THREADS`` (the
+    in-process pool's size); see :mod:`allegiance.jobs`.
     """
 
     model_config = SettingsConfigDict(env_prefix="ALLEGIANCE_", extra="ignore")
@@ -26,6 +29,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     secret_key: SecretStr | None = None
     secret_key_file: Path | None = None
+    redis_url: str | None = None
+    jobs_queue: str = "allegiance"
+    job_threads: int = 2
 
 
 def get_settings() -> Settings:

@@ -185,6 +185,10 @@ def test_route_table_covers_every_admin_route(sqlite_web: Web) -> None:
         ("POST", "/admin/login"),
         ("POST", "/admin/logout"),
         ("GET", "/admin/account"),
+        # a job's page asks for the permission of that job's work (the sending job's is
+        # invitations.manage: tests/web/test_web_invitations.py)
+        ("GET", "/admin/jobs/{job_id}"),
+        ("GET", "/admin/jobs/{job_id}/status"),
     }
     admin_routes = [(m, p) for m, p in route_table(sqlite_web.app) if p.startswith("/admin")]
     assert len(admin_routes) >= len(listed)

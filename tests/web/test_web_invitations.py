@@ -17,6 +17,7 @@ import segno
 from tests.web.conftest import SECRET, Web, csrf_of, make_web, publish, walk_and_submit
 
 from allegiance.errors import InputError
+from allegiance.jobs import JobInfo, job_backend
 from allegiance.store import surveys as store
 from allegiance.web.routes.invitations import parse_customer_csv
 
@@ -98,6 +99,16 @@ def upload(web: Web, client: Any, slug: str, text: str, *, encoding: str = "utf-
     )
 
 
+def finished_job(web: Web, client: Any, posted: Any) -> JobInfo:
+    """The sending job a POST started (its page is where the POST redirects), once over."""
+    assert posted.status_code == 303
+    location = posted.headers["location"]
+    assert location.startswith("/admin/jobs/")
+    info = job_backend(web.engine).wait(location.rsplit("/", 1)[1], timeout=30)
+    assert info.status == "finished", info.error
+    return info
+
+
 def test_invitations_by_email_and_reminders(mail_web: Web, mailbox: Mailbox) -> None:
     web = mail_web
     slug = publish(web, "nps")
@@ -124,7 +135,23 @@ def test_invitations_by_email_and_reminders(mail_web: Web, mailbox: Mailbox) -> 
         data={"csrf": csrf_of(page), "kind": "invite"},
         follow_redirects=False,
     )
-    assert sent.headers["location"] == f"/admin/surveys/{slug}/invitations?msg=sent&n=3&failed=1"
+    # sending runs as a background job: its page shows the state, then the counts
+    job = finished_job(web, admin, sent)
+    assert job.result == {"kind": "invite", "sent": 3, "failed": 1}
+    assert job.actor == "analyst"
+    job_page = admin.get(f"/admin/jobs/{job.id}")
+    assert job_page.status_code == 200
+    assert 'data-status="finished"' in job_page.text
+    assert "<progress" in job_page.text
+    assert job.id in admin.get(f"/admin/surveys/{slug}/invitations").text  # linked there
+    status = admin.get(f"/admin/jobs/{job.id}/status").json()
+    assert (status["status"], status["done"], status["total"]) == ("finished", 4, 4)
+    # a viewer may not see a sending job (it needs invitations.manage)
+    viewer = web.sign_in(web.client(), "viewer")
+    assert viewer.get(f"/admin/jobs/{job.id}/status").status_code == 403
+    nobody = web.client().get(f"/admin/jobs/{job.id}", follow_redirects=False)
+    assert nobody.headers["location"].startswith("/admin/login")
+    assert admin.get("/admin/jobs/no-such-job").status_code == 404
     by_to = {str(m["To"]): m for m in mailbox.messages}
     assert set(by_to) == {"wang@example.cn", "smith@example.com", "both@example.com"}
     zh = by_to["wang@example.cn"]
@@ -149,7 +176,7 @@ def test_invitations_by_email_and_reminders(mail_web: Web, mailbox: Mailbox) -> 
         data={"csrf": csrf_of(page), "kind": "remind"},
         follow_redirects=False,
     )
-    assert reminded.headers["location"].endswith("msg=reminded&n=2&failed=0")
+    assert finished_job(web, admin, reminded).result == {"kind": "remind", "sent": 2, "failed": 0}
     assert {str(m["To"]) for m in mailbox.messages} == {"smith@example.com", "both@example.com"}
     assert all(str(m["Subject"]).startswith(("Reminder", "提醒")) for m in mailbox.messages)
     # sending again only tries the address the server refused
@@ -159,14 +186,15 @@ def test_invitations_by_email_and_reminders(mail_web: Web, mailbox: Mailbox) -> 
         data={"csrf": csrf_of(page), "kind": "invite"},
         follow_redirects=False,
     )
-    assert again.headers["location"].endswith("msg=sent&n=0&failed=1")  # the refused one again
+    again_job = finished_job(web, admin, again)
+    assert again_job.result == {"kind": "invite", "sent": 0, "failed": 1}  # the refused one
     from allegiance.store.admin import list_audit
 
     with web.session() as s:
         audit = {e.action: e.details for e in list_audit(s)}
     assert audit["invitations.create"]["n"] == 5
-    assert audit["invitations.send"] == {"sent": 3, "failed": 1}
-    assert audit["invitations.remind"] == {"sent": 2, "failed": 0}
+    assert audit["invitations.send"] == {"sent": 3, "failed": 1, "job_id": job.id}
+    assert audit["invitations.remind"]["sent"] == 2
 
 
 def test_no_mail_server_is_a_clear_message(sqlite_web: Web) -> None:

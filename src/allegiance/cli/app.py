@@ -98,6 +98,7 @@ def _register() -> None:
         db,
         demo,
         drivers,
+        jobs,
         kano,
         loyalty,
         pls,
@@ -136,6 +137,7 @@ def _register() -> None:
     db.register(app)
     audit_log.register(app)
     serve.register(app)
+    jobs.register(app)
 
 
 _register()

@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from allegiance.cli.common import FormatOpt, LangOpt, OutOpt, OutputFormat, emit, h, progress
+from allegiance.cli.common import (
+    FormatOpt,
+    LangOpt,
+    OutOpt,
+    OutputFormat,
+    ProjectOpt,
+    emit,
+    h,
+    progress,
+)
+from allegiance.cli.db import UrlOpt
 from allegiance.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -26,6 +36,9 @@ customers_app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+#: The role of the local operator who runs the CLI (the shell account owns the project).
+OPERATOR_ROLE = "admin"
 
 ActivityArg = Annotated[
     str, typer.Argument(help=h("cli.customers.opt.activity"), show_default=False)
@@ -255,8 +268,66 @@ def segments_cmd(
     emit(result, command="customers segments", inputs=inputs, fmt=fmt, out=out)
 
 
+def erase_cmd(
+    customer_id: Annotated[
+        str, typer.Argument(help=h("cli.customers.erase.opt.id"), show_default=False)
+    ],
+    email: Annotated[
+        list[str] | None, typer.Option("--email", help=h("cli.customers.erase.opt.email"))
+    ] = None,
+    delete_responses: Annotated[
+        bool, typer.Option("--delete-responses", help=h("cli.customers.erase.opt.delete"))
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help=h("cli.customers.erase.opt.dry_run"))
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help=h("cli.customers.erase.opt.yes"))
+    ] = False,
+    project: ProjectOpt = None,
+    url: UrlOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+    lang: LangOpt = None,
+) -> None:
+    from allegiance.cli.db import Outcome, actor, open_session, report, resolve_target
+    from allegiance.i18n import Message, t
+    from allegiance.security.erasure import erase_customer
+    from allegiance.security.secret import load_secret_key
+
+    target = resolve_target(project, url)
+    key = None if dry_run else load_secret_key()
+    if not dry_run and not yes:
+        typer.confirm(t("cli.customers.erase.confirm", id=customer_id), abort=True)
+    data_dir = target.root / "data" if target.root is not None else None
+    with open_session(target) as session:
+        result = erase_customer(
+            session,
+            customer_id,
+            key=key,
+            actor=actor(),
+            role=OPERATOR_ROLE,
+            emails=email or (),
+            delete_responses=delete_responses,
+            dry_run=dry_run,
+            data_dir=data_dir,
+        )
+    word = "cli.customers.erase.would" if dry_run else "cli.customers.erase.done"
+    params = {
+        "total": result.total,
+        "tables": len(result.counts),
+        "mode": t(f"erase.mode.{result.mode}"),
+    }
+    report(
+        Outcome(Message(word, params), result.to_dict(), frames=result.tables()),
+        command="customers erase",
+        inputs={"dry_run": dry_run, "delete_responses": delete_responses, "url": target.shown},
+        fmt=fmt,
+    )
+
+
 customers_app.command("indicators", help=h("cli.customers.indicators.help"))(indicators_cmd)
 customers_app.command("segments", help=h("cli.customers.segments.help"))(segments_cmd)
+customers_app.command("erase", help=h("cli.customers.erase.help"))(erase_cmd)
 
 
 def register(app: typer.Typer) -> None:

@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
+    "JOB_STATUSES",
     "NAMING_CONVENTION",
     "RESPONSE_SOURCES",
     "SURVEY_STATUSES",
@@ -47,6 +48,7 @@ __all__ = [
     "ComplaintEvent",
     "Dataset",
     "Invitation",
+    "Job",
     "ProjectMeta",
     "Response",
     "ResponseDraft",
@@ -511,3 +513,45 @@ class AuditEntry(Base):
 
     def __repr__(self) -> str:
         return f"AuditEntry(id={self.id}, actor={self.actor!r}, action={self.action!r})"
+
+
+# ------------------------------------------------------------ background jobs (migration 0006)
+
+#: The states of a background job (:mod:`allegiance.jobs`).
+JOB_STATUSES: tuple[str, ...] = ("queued", "running", "finished", "failed")
+
+
+class Job(Base):
+    """One background job (:mod:`allegiance.jobs`): what (``name``, ``params``), who asked,
+    on which backend, its state and progress, and its result or error.
+
+    Kept in the store for both backends (the in-process thread pool and rq on Redis), so a
+    page or ``allegiance jobs list`` shows every job the same way. ``params`` and ``result``
+    are JSON and hold no personal data (ids of invitations, counts, file names).
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'finished', 'failed')", name="status"),
+        Index(None, "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    backend: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON())
+    actor: Mapped[str | None] = mapped_column(String(200))
+    #: The permission a person needs to see the job (that of the work it does).
+    permission: Mapped[str | None] = mapped_column(String(50))
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    #: ``{"key": ..., "params": {...}}``: a catalogue message, shown in the reader's language.
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+    def __repr__(self) -> str:
+        return f"Job(id={self.id!r}, name={self.name!r}, status={self.status!r})"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid, parseaddr
@@ -117,12 +117,14 @@ def send_invitations(
     base_url: str,
     title: Mapping[str, str],
     ids: Iterable[int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SendResult:
     """Send a batch of ``kind`` for the survey ``slug`` and mark what the server accepted.
 
     ``base_url`` is the public address the links start with. A missing SMTP setting is a
     :class:`ConfigError`; an SMTP server that cannot be reached or refuses the login is a
-    :class:`ConfigError` naming the host (nothing is marked).
+    :class:`ConfigError` naming the host (nothing is marked). ``progress(done, total)`` is
+    told after each message (background jobs show it).
     """
     if not smtp_configured(settings):
         raise ConfigError("web.mail.not_configured")
@@ -154,8 +156,11 @@ def send_invitations(
             port=settings.smtp_port,
             detail=str(exc),
         ) from exc
+    total = len(frame)
     try:
-        for row in frame.itertuples(index=False):
+        for n, row in enumerate(frame.itertuples(index=False), start=1):
+            if progress is not None and n > 1:
+                progress(n - 1, total)
             record: Any = row
             link = f"{base_url.rstrip('/')}/i/{record.token}"
             message = compose(
@@ -177,6 +182,8 @@ def send_invitations(
                 flush()
     finally:
         flush()
+        if progress is not None:
+            progress(total, total)
         try:
             smtp.quit()
         except (OSError, smtplib.SMTPException):

@@ -10,16 +10,16 @@ import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from allegiance.errors import AllegianceError, InputError
+from allegiance.errors import AllegianceError, ConfigError, InputError
 from allegiance.security.accounts import Principal
 from allegiance.store import surveys as store
 from allegiance.store.admin import record_audit
 from allegiance.web.deps import FormDep, PageError, StateDep, client_ip, require
-from allegiance.web.mail import MailKind, pending, send_invitations, smtp_configured
+from allegiance.web.mail import MailKind, pending, smtp_configured
 from allegiance.web.qr import qr_svg
 from allegiance.web.queries import invitation_link_data
 from allegiance.web.routes._common import admin_page, audit, base_url, done, lang_of
@@ -136,7 +136,18 @@ def invitations(request: Request, slug: str, state: StateDep, principal: Inviter
         to_remind=len(pending(frame, "remind")),
         smtp=smtp_configured(state.settings),
         answered=int(personal["submitted_at"].notna().sum()),
+        jobs=_recent_jobs(state, slug),
     )
+
+
+def _recent_jobs(state: StateDep, slug: str) -> list[Any]:
+    """The last sending jobs of this survey (newest first), for the page to link to."""
+    from allegiance.jobs import job_backend
+
+    listed = job_backend(state.engine, settings=state.settings).list(
+        name="invitations.send", limit=50
+    )
+    return [j for j in listed if j.params.get("slug") == slug][:5]
 
 
 def _day(value: Any) -> str:
@@ -239,38 +250,26 @@ def _csv_cell(value: Any) -> str:
 def invitations_send(
     request: Request, slug: str, state: StateDep, principal: Inviter, form: FormDep
 ) -> Response:
+    """Start sending as a background job (:mod:`allegiance.jobs`) and show its page; the job
+    records the batch in the audit log when it is done."""
+    from allegiance.jobs import job_backend
+
     title = _title(state, slug)
     kind: MailKind = "remind" if form.get("kind") == "remind" else "invite"
     try:
-        with state.sessions() as session:
-            result = send_invitations(
-                state.engine,
-                session,
-                slug,
-                kind=kind,
-                settings=state.settings,
-                base_url=base_url(request, state),
-                title=title,
-            )
+        if not smtp_configured(state.settings):
+            raise ConfigError("web.mail.not_configured")
+        job_id = job_backend(state.engine, settings=state.settings).submit(
+            "invitations.send",
+            actor=principal.actor,
+            slug=slug,
+            kind=kind,
+            base_url=base_url(request, state),
+            title=title,
+        )
     except AllegianceError as exc:
         return _error(request, state, principal, slug, exc)
-    audit(
-        state,
-        request,
-        principal,
-        "invitations.send" if kind == "invite" else "invitations.remind",
-        target_type="survey",
-        target_id=slug,
-        details={"sent": result.sent, "failed": result.failed},
-    )
-    if result.sent == 0 and result.failed == 0:
-        return done(f"/admin/surveys/{slug}/invitations", "nothing")
-    return done(
-        f"/admin/surveys/{slug}/invitations",
-        "sent" if kind == "invite" else "reminded",
-        n=result.sent,
-        failed=result.failed,
-    )
+    return RedirectResponse(f"/admin/jobs/{job_id}", status_code=303)
 
 
 @router.get("/invitations/{invitation_id}/qr.svg")
