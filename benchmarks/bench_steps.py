@@ -8,6 +8,9 @@ company's), runs the shipped default rules with :func:`allegiance.customers.step
 version of the same rules (vectorised over customers, a loop over months) on the largest size
 pandas is given, checks both agree on every move, and prints the times, the ratio and the peak
 memory of each. DuckDB runs with ``--memory`` as its memory limit (spilling to the folder).
+Each time is also given as CPU seconds (user + system, every thread of the process), and the
+load average is printed at the start and the end: on a shared machine the wall-clock ratio
+moves with the other work running, the CPU seconds much less.
 
 Peak memory is the process's maximum resident set (the pandas run is done in a child process
 so the two peaks are measured apart).
@@ -19,6 +22,7 @@ import argparse
 import datetime as dt
 import json
 import multiprocessing as mp
+import os
 import resource
 import shutil
 import sys
@@ -226,13 +230,17 @@ def pandas_steps(folder: Path, rules_dict: dict) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def _pandas_child(folder: str, rules_dict: dict, queue: mp.Queue) -> None:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     moves = pandas_steps(Path(folder), rules_dict)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     moves.to_parquet(Path(folder) / "pandas_moves.parquet")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put({"seconds": seconds, "peak_mib": peak, "n_moves": len(moves)})
+    queue.put({"seconds": seconds, "cpu": cpu, "peak_mib": peak, "n_moves": len(moves)})
 
 
 def _ours_child(
@@ -249,7 +257,7 @@ def _ours_child(
     f = Path(folder)
     options = {"memory_limit": memory, "temp_dir": f / "spill"} if engine == "duckdb" else {}
     with connect(engine, master=master, **options) as eng:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = run_steps(
             eng,
             f / "activity.parquet",
@@ -258,11 +266,12 @@ def _ours_child(
             full=True,
             method=method,
         )
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put(
         {
             "seconds": seconds,
+            "cpu": cpu,
             "peak_mib": peak,
             "n_moves": result.n_moves,
             "months": len(result.months),
@@ -318,7 +327,9 @@ def main(argv: list[str] | None = None) -> int:
         "months": args.months,
         "engine": args.engine,
         "method": args.method,
+        "load_start": _load(),
     }
+    print(f"cpus: {os.cpu_count()}  load average: {report['load_start']}")
     try:
         n_pd = args.pandas_customers or args.customers
         sizes = sorted({args.customers, n_pd})
@@ -334,18 +345,20 @@ def main(argv: list[str] | None = None) -> int:
             ours = _run(_ours_child, str(f), args.engine, args.master, args.method, args.memory)
             print(
                 f"allegiance ({args.engine}, {args.method}) {n:,} customers: "
-                f"{ours['seconds']:.1f} s, "
+                f"{ours['seconds']:.1f} s (cpu {ours['cpu']:.1f} s), "
                 f"peak {ours['peak_mib']:.0f} MiB, {ours['n_moves']:,} moves"
             )
             report[f"ours_{n}"] = ours
             if n == n_pd:
                 theirs = _run(_pandas_child, str(f), rules_dict)
                 print(
-                    f"pandas {n:,} customers: {theirs['seconds']:.1f} s, "
+                    f"pandas {n:,} customers: {theirs['seconds']:.1f} s "
+                    f"(cpu {theirs['cpu']:.1f} s), "
                     f"peak {theirs['peak_mib']:.0f} MiB, {theirs['n_moves']:,} moves"
                 )
                 print(
                     f"ratio pandas / allegiance at {n:,}: {theirs['seconds'] / ours['seconds']:.2f}x"
+                    f" (cpu: {theirs['cpu'] / ours['cpu']:.2f}x)"
                 )
                 report[f"pandas_{n}"] = theirs
                 if not args.no_check:
@@ -359,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
                     same = a.equals(b)
                     print(f"same moves: {same}")
                     report["same_moves"] = same
+        report["load_end"] = _load()
+        print(f"load average at the end: {report['load_end']}")
         print(json.dumps(report, default=str))
     finally:
         if args.folder is None:
