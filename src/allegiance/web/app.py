@@ -113,6 +113,9 @@ def create_app(
     app.include_router(invitations.router)
     app.include_router(responses.router)
     app.include_router(dashboards.router)
+    from allegiance.web.routes import complaints
+
+    app.include_router(complaints.router)
 
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> Response:
