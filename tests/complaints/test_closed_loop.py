@@ -272,3 +272,31 @@ def test_the_loop_command_shows_changes_and_resets_the_project_setting(tmp_path:
     assert "extreme" in bad.output
     back = json.loads(loop("--reset", "--format", "json").stdout)["result"]
     assert back == closed_loop.LoopRule().to_dict()
+
+
+def test_a_case_key_taken_by_an_imported_complaint_is_left_alone(engine: Engine) -> None:
+    from allegiance.store import repository as repo
+
+    slug = _survey(engine)
+    taken = [
+        {
+            "complaint_key": closed_loop.case_key(i),
+            "received_at": "2025-01-01T00:00:00+00:00",
+            "channel": "phone",
+            "cause_code": "poor_quality",
+            "cause_class": 1,
+            "text": "imported",
+        }
+        for i in range(1, 4)
+    ]
+    with Session(engine) as session:
+        repo.save_complaints(session, taken)
+    rid = _submit(engine, slug, {"nps": 1, "sat": 3})
+    assert rid <= 3  # a fresh database: the response's id is one of the taken keys
+    cases = {c.complaint_key: c for c in _cases(engine)}
+    assert len(cases) == 4
+    imported = cases[closed_loop.case_key(rid)]
+    assert (imported.response_id, imported.text, imported.channel) == (None, "imported", "phone")
+    (opened,) = [c for c in cases.values() if c.response_id == rid]
+    assert opened.complaint_key.startswith(closed_loop.case_key(rid) + "-")
+    assert opened.channel == "survey"
