@@ -177,7 +177,9 @@ ADMIN_ROUTES: list[tuple[str, str, str]] = [
 
 
 def test_route_table_covers_every_admin_route(sqlite_web: Web) -> None:
-    listed = {(m, p.split("?")[0]) for m, p, _ in ADMIN_ROUTES}
+    from tests.web.test_web_complaints import COMPLAINT_ROUTES  # checked there, per role
+
+    listed = {(m, p.split("?")[0]) for m, p, _ in ADMIN_ROUTES + COMPLAINT_ROUTES}
     free = {
         ("GET", "/admin"),
         ("GET", "/admin/"),

@@ -6,6 +6,8 @@
 - ``summary [FILE]``: Pareto, SLA, recovery, complaints per 1,000 customers, the iceberg,
   trends by product and channel;
 - ``move KEY STATE``: work a stored complaint through the handling workflow;
+- ``loop``: show or change the project's closed-loop settings (which survey answers open a
+  follow-up complaint, :mod:`allegiance.complaints.closed_loop`);
 - ``taxonomy`` / ``workflow``: show the cause taxonomy and the handling workflow in use.
 
 Without FILE the commands read the project's complaint register (``--project``).
@@ -718,6 +720,89 @@ def move_cmd(
     )
 
 
+def loop_cmd(
+    nps_max: Annotated[
+        int | None,
+        typer.Option("--nps-max", min=0, max=10, help=h("cli.complaints.loop.opt.nps_max")),
+    ] = None,
+    five_level_max: Annotated[
+        int | None,
+        typer.Option(
+            "--five-level-max", min=1, max=5, help=h("cli.complaints.loop.opt.five_level_max")
+        ),
+    ] = None,
+    question: Annotated[
+        list[str] | None,
+        typer.Option("--question", help=h("cli.complaints.loop.opt.question")),
+    ] = None,
+    cause: Annotated[
+        str | None, typer.Option("--cause", help=h("cli.complaints.loop.opt.cause"))
+    ] = None,
+    severity: Annotated[
+        str | None, typer.Option("--severity", help=h("cli.complaints.loop.opt.severity"))
+    ] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help=h("cli.complaints.loop.opt.owner"))
+    ] = None,
+    enable: Annotated[
+        bool | None,
+        typer.Option("--enable/--disable", help=h("cli.complaints.loop.opt.enable")),
+    ] = None,
+    reset: Annotated[
+        bool, typer.Option("--reset", help=h("cli.complaints.loop.opt.reset"))
+    ] = False,
+    fmt: FormatOpt = OutputFormat.table,
+    out: OutOpt = None,
+    lang: LangOpt = None,
+    project: ProjectOpt = None,
+) -> None:
+    from allegiance.complaints import closed_loop
+    from allegiance.project import open_project
+    from allegiance.store.db import make_engine, session_factory
+    from allegiance.store.repository import get_meta
+
+    given: dict[str, Any] = {
+        "enabled": enable,
+        "nps_max": nps_max,
+        "five_level_max": five_level_max,
+        "questions": question or None,
+        "cause": cause,
+        "severity": severity,
+        "owner": owner,
+    }
+    changes = {k: v for k, v in given.items() if v is not None}
+    opened = open_project(project)
+    engine = make_engine(opened.database_url)
+    try:
+        with session_factory(engine)() as session:
+            if reset:
+                rule = closed_loop.configure(session, None)
+            elif changes:
+                stored = get_meta(session, closed_loop.META_KEY, None) or {}
+                rule = closed_loop.configure(session, {**stored, **changes})
+            else:
+                rule = closed_loop.project_rule(session)
+    finally:
+        engine.dispose()
+    data = rule.to_dict()
+    frame = pd.DataFrame(
+        {
+            "setting": list(data),
+            "value": [
+                ", ".join(v) if isinstance(v, list) else ("-" if v is None else str(v))
+                for v in data.values()
+            ],
+        }
+    )
+    emit(
+        Shown(_Frame("closed_loop", frame, data), ()),
+        command="complaints loop",
+        inputs={"project": str(opened.root), "reset": reset, **changes},
+        fmt=fmt,
+        out=out,
+    )
+
+
 def taxonomy_cmd(
     taxonomy: TaxonomyOpt = None,
     fmt: FormatOpt = OutputFormat.table,
@@ -787,6 +872,7 @@ complaints_app.command("pareto", help=h("cli.complaints.pareto.help"))(pareto_cm
 complaints_app.command("sla", help=h("cli.complaints.sla.help"))(sla_cmd)
 complaints_app.command("summary", help=h("cli.complaints.summary.help"))(summary_cmd)
 complaints_app.command("move", help=h("cli.complaints.move.help"))(move_cmd)
+complaints_app.command("loop", help=h("cli.complaints.loop.help"))(loop_cmd)
 complaints_app.command("taxonomy", help=h("cli.complaints.taxonomy.help"))(taxonomy_cmd)
 complaints_app.command("workflow", help=h("cli.complaints.workflow.help"))(workflow_cmd)
 

@@ -23,7 +23,7 @@ from allegiance.errors import StoreError, ValidationError
 from allegiance.store import repository as repo
 from allegiance.store.models import ComplaintEvent
 
-__all__ = ["history", "log_complaint", "transition"]
+__all__ = ["amend", "history", "log_complaint", "transition"]
 
 
 def log_complaint(
@@ -35,12 +35,14 @@ def log_complaint(
     workflow: Workflow | None = None,
     actor: str | None = None,
     role: str | None = None,
+    commit: bool = True,
 ) -> dict[str, Any]:
     """Store one new complaint (a web form's fields); returns it as stored.
 
     ``cause`` (code, Chinese or English name) or ``cause_code`` names the cause; the class
     comes from the taxonomy. The status is the workflow's initial state; the creation is
-    recorded as the first event. A complaint_key already stored is an error.
+    recorded as the first event. A complaint_key already stored is an error. With
+    ``commit=False`` the caller's transaction is only flushed (e.g. to audit in it too).
     """
     tax = taxonomy or load_taxonomy()
     wf = workflow or load_workflow()
@@ -86,6 +88,7 @@ def log_complaint(
         actor=actor,
         role=role,
         note="logged",
+        commit=commit,
     )
     return repo.get_complaint(session, key) or stored
 
@@ -102,6 +105,7 @@ def transition(
     note: str | None = None,
     at: datetime | str | None = None,
     changes: Mapping[str, Any] | None = None,
+    commit: bool = True,
 ) -> ComplaintEvent:
     """Move the stored complaint ``complaint_key`` to state ``target``; returns the event.
 
@@ -130,6 +134,62 @@ def transition(
         role=role,
         note=note,
         changes=changes,
+        commit=commit,
+    )
+
+
+def amend(
+    session: Session,
+    complaint_key: str,
+    changes: Mapping[str, Any],
+    /,
+    *,
+    taxonomy: Taxonomy | None = None,
+    workflow: Workflow | None = None,
+    actor: str | None = None,
+    role: str | None = None,
+    note: str | None = None,
+    commit: bool = True,
+) -> ComplaintEvent:
+    """Change a stored complaint's fields without moving it; the step is recorded as an
+    event (from and to the same state).
+
+    ``changes`` holds fields of :data:`~allegiance.store.repository.COMPLAINT_WORK_FIELDS`
+    (assign an owner, record the satisfaction after recovery ...) and may name a ``cause``
+    (code, Chinese or English name): its code and class then come from the taxonomy, e.g.
+    when an agent classifies a case the closed loop opened without a cause.
+    """
+    row = dict(changes)
+    named = row.pop("cause", None)
+    if named is not None:
+        tax = taxonomy or load_taxonomy()
+        found = tax.resolve(named)
+        if found is None:
+            raise ValidationError(
+                "complaints.register.unknown_cause",
+                value=str(named),
+                codes=", ".join(tax.codes()[:12]),
+            )
+        row["cause_code"] = found.code
+        row["cause_class"] = found.klass
+    current = repo.get_complaint(session, complaint_key)
+    if current is None:
+        raise StoreError("store.complaint_not_found", key=complaint_key)
+    if row.get("severity") is not None:
+        (workflow or load_workflow()).severity(str(row["severity"]))
+    status = str(current["status"])
+    return repo.set_complaint_status(
+        session,
+        complaint_key,
+        expected_status=status,
+        status=status,
+        first_response_at=current["first_response_at"],
+        resolved_at=current["resolved_at"],
+        actor=actor,
+        role=role,
+        note=note,
+        changes=row,
+        commit=commit,
     )
 
 

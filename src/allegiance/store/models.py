@@ -335,6 +335,7 @@ class Complaint(Base):
         CheckConstraint("cause_class BETWEEN 1 AND 4", name="cause_class"),
         Index(None, "customer_id"),
         Index(None, "received_at"),
+        Index(None, "response_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -369,6 +370,9 @@ class Complaint(Base):
     escalated_to: Mapped[str | None] = mapped_column(String(30))
     #: The complainant's language (``zh``, ``en``).
     lang: Mapped[str | None] = mapped_column(String(10))
+    # --- the closed loop (migration 0005) ---
+    #: The survey response this follow-up case was opened for (at most one case each).
+    response_id: Mapped[int | None] = mapped_column(Integer)
 
     events: Mapped[list[ComplaintEvent]] = relationship(
         back_populates="complaint", order_by="ComplaintEvent.id", passive_deletes=True

@@ -890,7 +890,16 @@ def _complaint_field(name: str, value: Any, *, row: int, received: datetime | No
                 allowed=", ".join(ESCALATIONS),
             )
         return text
-    limits = {"product": 100, "severity": 30, "owner": 200, "lang": 10, "status": 30}
+    if name == "cause_class":
+        return _cause_class(value, row=row)
+    limits = {
+        "product": 100,
+        "severity": 30,
+        "owner": 200,
+        "lang": 10,
+        "status": 30,
+        "cause_code": 100,
+    }
     return _text(value, table=table, row=row, field=name, max_len=limits.get(name), required=False)
 
 
@@ -1074,6 +1083,8 @@ COMPLAINT_WORK_FIELDS: tuple[str, ...] = (
     "compensation",
     "satisfaction_after",
     "escalated_to",
+    "cause_code",
+    "cause_class",
 )
 
 

@@ -19,7 +19,8 @@ Submissions are atomic and happen once per token. :func:`submit_response` runs i
 writer transaction (``BEGIN IMMEDIATE`` on SQLite; the invitation row locked ``FOR
 UPDATE`` on PostgreSQL), checks the answers against the definition version the
 respondent saw (:func:`allegiance.survey.validate_response`), stores the response with
-its quality metadata, marks the invitation submitted and deletes the draft. The
+its quality metadata, marks the invitation submitted, deletes the draft and opens the
+follow-up complaint the closed loop calls for (:mod:`allegiance.complaints.closed_loop`). The
 ``responses.invitation_id`` column is UNIQUE, so even a submission that slipped past the
 check (another process, another server) is refused by the database; either way the
 second submission of a token gets the clear error ``survey.store.already_submitted``.
@@ -821,6 +822,10 @@ def submit_response(
             if draft is not None:
                 session.delete(draft)
             session.flush()
+            # The closed loop: a dissatisfied answer opens its case in this transaction.
+            from allegiance.complaints.closed_loop import follow_up
+
+            follow_up(session, response, definition, survey=survey.slug)
     except StoreError as exc:
         cause = exc.__cause__
         if isinstance(cause, IntegrityError) and _already_answered(session, token):

@@ -61,6 +61,7 @@ __all__ = [
     "DefinitionIssue",
     "Emoji",
     "FiveLevel",
+    "FollowUp",
     "FreeText",
     "Importance",
     "Kano",
@@ -437,6 +438,25 @@ class Page(_Model):
         return None if self.show_if is None else _compiled(self.show_if)
 
 
+class FollowUp(_Model):
+    """The closed loop of a survey: which answers open a follow-up complaint (see
+    :mod:`allegiance.complaints.closed_loop`); a field left out takes the project's setting."""
+
+    enabled: bool | None = Field(None, description="open follow-up cases for this survey")
+    nps_max: int | None = Field(
+        None, ge=0, le=10, description="an NPS answer at or below this opens a case (6)"
+    )
+    five_level_max: int | None = Field(
+        None, ge=1, le=5, description="a five-level answer at or below this opens a case (1)"
+    )
+    questions: list[Ident] | None = Field(
+        None, description="only these questions (default: every NPS and five-level question)"
+    )
+    cause: str | None = Field(None, description="the cause code given to the case (default: none)")
+    severity: str | None = Field(None, description="the severity code of the case")
+    owner: str | None = Field(None, description="who works the case")
+
+
 class SurveyDefinition(_Model):
     """A whole survey: code, bilingual title and texts, and its pages of questions."""
 
@@ -448,6 +468,7 @@ class SurveyDefinition(_Model):
     thank_you: Text | None = None
     template: TemplateInfo | None = None
     pages: list[Page] = Field(min_length=1)
+    follow_up: FollowUp | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> SurveyDefinition:

@@ -792,13 +792,14 @@ def import_responses(
             with session.begin():
                 survey = require_survey(session, slug)
                 waves: dict[str, int] = {}
+                stored: list[Response] = []
                 for item in good:
                     name = item["wave"]
                     if name not in waves:
                         waves[name] = int(
                             get_or_create_wave(session, survey.id, name, commit=False).id
                         )
-                    session.add(
+                    stored.append(
                         Response(
                             wave_id=waves[name],
                             respondent_key=item["respondent_key"],
@@ -814,7 +815,12 @@ def import_responses(
                             source="import",
                         )
                     )
+                session.add_all(stored)
                 session.flush()
+                # The closed loop: dissatisfied answers open their cases in this transaction.
+                from allegiance.complaints.closed_loop import follow_up_all
+
+                follow_up_all(session, stored, definition, survey=slug)
         except SQLAlchemyError as exc:
             raise _db_error(exc, "responses") from exc
     if quarantine is not None:

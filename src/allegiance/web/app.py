@@ -106,13 +106,22 @@ def create_app(
     )
     app.state.allegiance = state
 
-    from allegiance.web.routes import admin, dashboards, invitations, jobs, public, responses
+    from allegiance.web.routes import (
+        admin,
+        complaints,
+        dashboards,
+        invitations,
+        jobs,
+        public,
+        responses,
+    )
 
     app.include_router(public.router)
     app.include_router(admin.router)
     app.include_router(invitations.router)
     app.include_router(responses.router)
     app.include_router(dashboards.router)
+    app.include_router(complaints.router)
     app.include_router(jobs.router)
 
     from allegiance.web.api import API_PREFIX, create_api

@@ -30,6 +30,9 @@ NOTICES: dict[str, str] = {
     "reminded": "web.notice.reminded",
     "nothing": "web.notice.nothing",
     "signed_out": "web.notice.signed_out",
+    "logged": "complaints.web.notice.logged",
+    "moved": "complaints.web.notice.moved",
+    "updated": "complaints.web.notice.updated",
 }
 
 

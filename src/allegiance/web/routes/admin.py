@@ -54,6 +54,8 @@ def admin_home(principal: AdminDep) -> Response:
         return RedirectResponse("/admin/login", status_code=303)
     if principal.can("analyses.view"):
         return RedirectResponse("/admin/surveys", status_code=303)
+    if principal.can("complaints.view"):
+        return RedirectResponse("/admin/complaints", status_code=303)
     return RedirectResponse("/admin/account", status_code=303)
 
 
