@@ -113,3 +113,33 @@ def test_thanks_only_after_the_commit(web: Web, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(public.store, "submit_response", real)
     again = failing.post(f"/i/{token}", data=data, follow_redirects=False)
     assert again.headers["location"] == f"/i/{token}/thanks"
+
+
+def test_a_press_that_finds_the_link_answered_meanwhile_sees_the_answered_page(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race behind the concurrent test, made deterministic: a press reads the link while
+    it is still open, another press submits, then the first one writes its draft. It gets the
+    "already answered" page (was: a server error from the refused draft)."""
+    from allegiance.web.routes import public
+
+    slug = publish(web, "ces")
+    token = invite(web, slug, language="en")
+    client, data = _ready_to_submit(web, slug, token)
+    real = public.store.open_invitation
+    with web.session() as session:
+        before = real(session, token)  # read while the link is open
+    assert client.post(f"/i/{token}", data=data, follow_redirects=False).status_code == 303
+    stale = [before]
+
+    def read_before_the_submission(session: Any, tok: str, *args: Any, **kwargs: Any) -> Any:
+        return stale.pop() if stale else real(session, tok, *args, **kwargs)
+
+    monkeypatch.setattr(public.store, "open_invitation", read_before_the_submission)
+    late = web.client(raise_server_exceptions=False, cookies=dict(client.cookies.items()))
+    got = late.post(f"/i/{token}", data={**data, "action": "save"}, follow_redirects=False)
+    assert stale == []  # the press did read the stale state
+    assert got.status_code == 200, got.text[:500]
+    assert "already been used" in got.text
+    with web.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Response)).scalar_one() == 1

@@ -44,7 +44,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from allegiance.errors import AllegianceError, StoreError
 from allegiance.i18n import normalize_lang
@@ -618,8 +618,11 @@ def get_invitation(session: Session, token: str, /) -> Invitation | None:
 
 def _invitation(session: Session, token: str, *, lock: bool = False) -> Invitation:
     stmt = select(Invitation).where(Invitation.token == token)
-    if lock:
-        stmt = stmt.with_for_update()
+    # Unlocked, the invitation and its draft come from one statement, so from one snapshot:
+    # read apart, a submission committing in between would give a "not submitted" invitation
+    # without the draft it still had (PostgreSQL's READ COMMITTED reads each statement
+    # afresh). Locked, nothing else changes the draft until the commit (writers lock first).
+    stmt = stmt.with_for_update() if lock else stmt.options(joinedload(Invitation.draft))
     found = session.execute(stmt).scalar_one_or_none()
     if found is None:
         raise StoreError("survey.store.token_unknown", token=_mask(str(token)))

@@ -230,6 +230,11 @@ def show_form(request: Request, state: Any, token: str, *, form_url: str) -> Res
     )
 
 
+#: Store refusals that mean "this link can no longer take answers" (another press of the same
+#: link submitted meanwhile, or the survey was closed): the form then shows the status page.
+_GONE = ("survey.store.already_submitted", "survey.store.not_open")
+
+
 def post_form(
     request: Request,
     state: Any,
@@ -239,7 +244,28 @@ def post_form(
     form_url: str,
     thanks_url: str,
 ) -> Response:
-    """POST: take one screen's answers, then go back, save, go on, or submit."""
+    """POST: take one screen's answers, then go back, save, go on, or submit.
+
+    Any write may find that the link was answered or closed since the page was read (two
+    presses of one link, two tabs): the respondent then sees the "already answered" or
+    "closed" page, never an error."""
+    try:
+        return _post_form(request, state, token, form, form_url=form_url, thanks_url=thanks_url)
+    except StoreError as exc:
+        if exc.key in _GONE:
+            return show_form(request, state, token, form_url=form_url)
+        raise
+
+
+def _post_form(
+    request: Request,
+    state: Any,
+    token: str,
+    form: FormData,
+    *,
+    form_url: str,
+    thanks_url: str,
+) -> Response:
     inv = _open(state, token)
     lang = _lang(request, inv, form)
     status = _status_page(request, state, inv, lang)
@@ -325,10 +351,6 @@ def post_form(
     except ResponseError as exc:
         wrong = _problem_screen(all_screens, exc.check, set(exc.check.visible)) or current
         return again(wrong, exc.check.by_question(), exc.check.consistency)
-    except StoreError as exc:
-        if exc.key in ("survey.store.already_submitted", "survey.store.not_open"):
-            return show_form(request, state, token, form_url=form_url)
-        raise
     # The response is committed: only now is it acknowledged.
     return RedirectResponse(thanks_url, status_code=303)
 
