@@ -19,17 +19,20 @@ setting                            meaning
 ``ALLEGIANCE_SESSION_HOURS``       how long an admin sign-in lasts (default 8)
 ``ALLEGIANCE_MAX_FORM_BYTES``      the largest public form submission accepted (default 1 MB)
 ``ALLEGIANCE_MAX_UPLOAD_BYTES``    the largest admin upload (customer CSV; default 20 MB)
+``ALLEGIANCE_RATE_LIMIT_PER_IP``   public form submissions (POST) accepted per minute from
+                                   one client address (default 120; 0: no limit)
+``ALLEGIANCE_RATE_LIMIT_PER_TOKEN`` ... per invitation token (default 60; 0: no limit)
 =================================  =========================================================
 
 ``dev`` (the ``--dev`` switch of ``allegiance serve``) allows a random secret key and
-cookies without the ``Secure`` flag (plain HTTP on localhost).
+cookies without the ``Secure`` flag (plain HTTP on localhost), and turns the rate limits off.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from allegiance.settings import Settings
@@ -56,3 +59,5 @@ class WebSettings(Settings):
     session_hours: float = 8.0
     max_form_bytes: int = 1_000_000
     max_upload_bytes: int = 20_000_000
+    rate_limit_per_ip: int = Field(default=120, ge=0)
+    rate_limit_per_token: int = Field(default=60, ge=0)

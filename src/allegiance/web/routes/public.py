@@ -59,10 +59,10 @@ def healthz(state: StateDep) -> JSONResponse:
 # ------------------------------------------------------------------------------ helpers
 
 
-def _open(state: Any, token: str) -> store.InvitationState:
+def _open(state: Any, token: str, *, mark_opened: bool = True) -> store.InvitationState:
     with state.sessions() as session:
         try:
-            return store.open_invitation(session, token)
+            return store.open_invitation(session, token, mark_opened=mark_opened)
         except StoreError as exc:
             if exc.key == "survey.store.token_unknown":
                 raise PageError(404, "web.error.no_invitation") from None
@@ -240,7 +240,7 @@ def post_form(
     thanks_url: str,
 ) -> Response:
     """POST: take one screen's answers, then go back, save, go on, or submit."""
-    inv = _open(state, token)
+    inv = _open(state, token, mark_opened=False)  # saving or submitting records the opening
     lang = _lang(request, inv, form)
     status = _status_page(request, state, inv, lang)
     if status is not None:
