@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -140,8 +141,10 @@ def database_url(
 def make_engine(url: str | URL, /, **kwargs: Any) -> Engine:
     """An engine for ``url``: SQLite tuned for a project file, PostgreSQL through psycopg 3.
 
-    SQLite connections run with the WAL journal, foreign keys enforced, a 30 s busy
-    timeout and real transactions (``BEGIN`` is sent by SQLAlchemy, so DDL and
+    SQLite connections run with the WAL journal, ``synchronous=NORMAL`` (a committed
+    transaction survives the process being killed, not a power cut: see docs/web.md),
+    foreign keys enforced, a 30 s busy timeout, writers of one engine queued on a lock,
+    and real transactions (``BEGIN`` is sent by SQLAlchemy, so DDL and
     savepoints are transactional too). JSON is written as UTF-8 text (Chinese stays
     readable in the database) and NaN is refused. Extra keyword arguments go to
     :func:`sqlalchemy.create_engine`.
@@ -155,8 +158,13 @@ def make_engine(url: str | URL, /, **kwargs: Any) -> Engine:
     options.update(kwargs)
     engine = create_engine(parsed, **options)
     if engine.dialect.name == "sqlite":
+        writer = threading.Lock()
         event.listen(engine, "connect", _sqlite_on_connect)
-        event.listen(engine, "begin", _sqlite_on_begin)
+        event.listen(engine, "begin", functools.partial(_sqlite_on_begin, writer))
+        for name in ("commit", "rollback"):
+            event.listen(engine, name, _sqlite_release)
+        event.listen(engine, "reset", _sqlite_release_reset)
+        event.listen(engine, "checkin", _sqlite_release_checkin)
     return engine
 
 
@@ -174,14 +182,49 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: ConnectionPoolE
         cursor.close()
 
 
-def _sqlite_on_begin(connection: Connection) -> None:
+def _sqlite_on_begin(writer: threading.Lock, connection: Connection) -> None:
     # A deferred BEGIN that reads first and writes later fails at once with "database is
     # locked" when another writer committed in between (the busy timeout cannot help);
-    # writers therefore take the lock up front.
+    # writers therefore take the lock up front. The writers of this engine first queue on
+    # an in-process lock: SQLite's own busy handler waits by sleeping (up to 100 ms at a
+    # time), which made every queued writer late; other processes still meet the busy
+    # timeout as before.
     if connection.get_execution_options().get(WRITE_OPTION):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if writer.acquire(timeout=SQLITE_BUSY_TIMEOUT_S):
+            connection.info[_WRITER_KEY] = writer
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _sqlite_release(connection)
+            raise
     else:
         connection.exec_driver_sql("BEGIN")
+
+
+_WRITER_KEY = "allegiance_sqlite_writer"
+
+
+def _sqlite_release(connection: Connection) -> None:
+    """Let the next writer in, once this connection's transaction has ended."""
+    _release_info(connection.info)
+
+
+def _sqlite_release_checkin(dbapi_connection: Any, connection_record: ConnectionPoolEntry) -> None:
+    # A connection given back to the pool without a commit or rollback (its transaction is
+    # reset there) must not keep the lock.
+    _release_info(connection_record.info)
+
+
+def _sqlite_release_reset(
+    dbapi_connection: Any, connection_record: ConnectionPoolEntry, reset_state: Any
+) -> None:
+    _release_info(connection_record.info)
+
+
+def _release_info(info: dict[Any, Any]) -> None:
+    held = info.pop(_WRITER_KEY, None)
+    if held is not None:
+        held.release()
 
 
 def session_factory(engine: Engine, /) -> sessionmaker[Session]:

@@ -32,6 +32,7 @@ problem per question in Chinese and English.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import secrets
@@ -42,7 +43,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
 
@@ -617,12 +618,17 @@ def get_invitation(session: Session, token: str, /) -> Invitation | None:
 
 
 def _invitation(session: Session, token: str, *, lock: bool = False) -> Invitation:
-    stmt = select(Invitation).where(Invitation.token == token)
-    # Unlocked, the invitation and its draft come from one statement, so from one snapshot:
-    # read apart, a submission committing in between would give a "not submitted" invitation
-    # without the draft it still had (PostgreSQL's READ COMMITTED reads each statement
-    # afresh). Locked, nothing else changes the draft until the commit (writers lock first).
-    stmt = stmt.with_for_update() if lock else stmt.options(joinedload(Invitation.draft))
+    # The survey and the draft come in the same query (the form needs both every time), so
+    # from one snapshot: read apart, a submission committing in between would give a "not
+    # submitted" invitation without the draft it still had (PostgreSQL's READ COMMITTED reads
+    # each statement afresh).
+    stmt = (
+        select(Invitation)
+        .where(Invitation.token == token)
+        .options(joinedload(Invitation.survey), joinedload(Invitation.draft))
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=Invitation)
     found = session.execute(stmt).scalar_one_or_none()
     if found is None:
         raise StoreError("survey.store.token_unknown", token=_mask(str(token)))
@@ -661,16 +667,16 @@ def open_invitation(
 ) -> InvitationState:
     """The survey, definition version and saved draft behind a token (and, the first time,
     record when it was opened). Works for closed surveys and used tokens too: the form
-    then shows a "closed" or "already answered" page (see :attr:`InvitationState.can_answer`)."""
-    with _tx(session, "survey_invitations", commit=commit):
+    then shows a "closed" or "already answered" page (see :attr:`InvitationState.can_answer`).
+
+    It only reads (no write lock) unless it has to record the first opening."""
+    with _session_read(session, "survey_invitations"):
         inv = _invitation(session, token)
         survey = inv.survey
         draft = inv.draft
         version = draft.definition_version if draft and draft.definition_version else survey.version
         definition = _definition_of(session, survey, version)
-        if mark_opened and inv.opened_at is None and survey.status == "published":
-            inv.opened_at = utcnow()
-        return InvitationState(
+        state = InvitationState(
             invitation_id=inv.id,
             token=inv.token,
             survey=survey.slug,
@@ -684,6 +690,16 @@ def open_invitation(
             draft_answers=dict(draft.answers) if draft else {},
             draft_page=draft.page if draft else None,
         )
+    if mark_opened and state.opened_at is None and state.survey_status == "published":
+        now = utcnow()
+        with _tx(session, "survey_invitations", commit=commit):
+            session.execute(
+                update(Invitation)
+                .where(Invitation.id == state.invitation_id, Invitation.opened_at.is_(None))
+                .values(opened_at=now)
+            )
+        state = dataclasses.replace(state, opened_at=now)
+    return state
 
 
 def _open_for_answers(inv: Invitation) -> Survey:

@@ -28,7 +28,13 @@ from allegiance.web.render import page, pick_lang
 from allegiance.web.security import SecurityHeaders, Signer
 from allegiance.web.settings import WebSettings
 
-__all__ = ["STATIC_FILES", "create_app", "resolve_database_url", "route_table"]
+__all__ = [
+    "STATIC_FILES",
+    "app_from_environment",
+    "create_app",
+    "resolve_database_url",
+    "route_table",
+]
 
 _log = logging.getLogger("allegiance.web")
 
@@ -198,10 +204,17 @@ def create_app(
         body = t("web.error.too_large", "zh") + "\n" + t("web.error.too_large", "en") + "\n"
         return 413, [(b"content-type", b"text/plain; charset=utf-8")], body.encode("utf-8")
 
+    _add_rate_limits(app, state)
     app.add_middleware(
         SecurityHeaders, secure_cookies=not settings.dev, max_body=max_body, too_large=too_large
     )
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app with every setting from the environment (the factory the workers of
+    ``allegiance serve --workers N`` call)."""
+    return create_app(WebSettings())
 
 
 def route_table(app: FastAPI, /) -> list[tuple[str, str]]:
@@ -220,6 +233,41 @@ def route_table(app: FastAPI, /) -> list[tuple[str, str]]:
 
     walk(app.routes)
     return sorted(out)
+
+
+def _add_rate_limits(app: FastAPI, state: AppState) -> None:
+    """The limits on public submissions (:mod:`allegiance.web.ratelimit`); none in dev mode."""
+    settings = state.settings
+    if settings.dev:
+        return
+    from allegiance.web.ratelimit import SubmissionLimiter, SubmissionRateLimit
+
+    limiter = SubmissionLimiter(
+        per_ip=settings.rate_limit_per_ip, per_token=settings.rate_limit_per_token
+    )
+    if not limiter.active:
+        return
+
+    async def too_many(scope: Any, seconds: int) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        from allegiance.i18n import t
+
+        request = Request(scope)
+        lang = pick_lang(request, default=settings.lang)
+        both = (lang, "en" if lang == "zh" else "zh")
+        response = page(
+            request,
+            state,
+            "error.html.j2",
+            lang=lang,
+            status_code=429,
+            title=" · ".join(t("web.error.too_many_title", x) for x in both),
+            message="\n".join(t("web.error.too_many", x, seconds=seconds) for x in both),
+            status=429,
+        )
+        headers = [(k, v) for k, v in response.raw_headers if k != b"content-length"]
+        return 429, headers, bytes(response.body)
+
+    app.add_middleware(SubmissionRateLimit, limiter=limiter, refuse=too_many)
 
 
 def _error_page(

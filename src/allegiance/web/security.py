@@ -41,6 +41,7 @@ __all__ = [
     "SecurityHeaders",
     "SessionData",
     "Signer",
+    "cookie_value",
     "csrf_token",
     "new_nonce",
 ]
@@ -157,7 +158,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def _cookie(headers: list[tuple[bytes, bytes]], name: str) -> str | None:
+def cookie_value(headers: list[tuple[bytes, bytes]], name: str) -> str | None:
+    """The value of cookie ``name`` in raw ASGI headers (``None`` when absent or malformed)."""
     from http.cookies import CookieError, SimpleCookie
 
     for key, value in headers:
@@ -197,7 +199,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         headers = list(scope.get("headers") or [])
-        nonce = _cookie(headers, CSRF_COOKIE)
+        nonce = cookie_value(headers, CSRF_COOKIE)
         fresh = None
         if not nonce or len(nonce) > 100:
             fresh = nonce = new_nonce()

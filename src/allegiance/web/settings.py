@@ -22,17 +22,20 @@ setting                            meaning
                                    the largest API request body
 ``ALLEGIANCE_API_RATE_PER_MINUTE`` requests one API token may make a minute (default 600;
                                    0: no limit)
+``ALLEGIANCE_RATE_LIMIT_PER_IP``   public form submissions (POST) accepted per minute from
+                                   one client address (default 120; 0: no limit)
+``ALLEGIANCE_RATE_LIMIT_PER_TOKEN`` ... per invitation token (default 60; 0: no limit)
 =================================  =========================================================
 
 ``dev`` (the ``--dev`` switch of ``allegiance serve``) allows a random secret key and
-cookies without the ``Secure`` flag (plain HTTP on localhost).
+cookies without the ``Secure`` flag (plain HTTP on localhost), and turns the rate limits off.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from allegiance.settings import Settings
@@ -60,3 +63,5 @@ class WebSettings(Settings):
     max_form_bytes: int = 1_000_000
     max_upload_bytes: int = 20_000_000
     api_rate_per_minute: int = 600
+    rate_limit_per_ip: int = Field(default=120, ge=0)
+    rate_limit_per_token: int = Field(default=60, ge=0)

@@ -59,10 +59,10 @@ def healthz(state: StateDep) -> JSONResponse:
 # ------------------------------------------------------------------------------ helpers
 
 
-def _open(state: Any, token: str) -> store.InvitationState:
+def _open(state: Any, token: str, *, mark_opened: bool = True) -> store.InvitationState:
     with state.sessions() as session:
         try:
-            return store.open_invitation(session, token)
+            return store.open_invitation(session, token, mark_opened=mark_opened)
         except StoreError as exc:
             if exc.key == "survey.store.token_unknown":
                 raise PageError(404, "web.error.no_invitation") from None
@@ -266,7 +266,7 @@ def _post_form(
     form_url: str,
     thanks_url: str,
 ) -> Response:
-    inv = _open(state, token)
+    inv = _open(state, token, mark_opened=False)  # saving or submitting records the opening
     lang = _lang(request, inv, form)
     status = _status_page(request, state, inv, lang)
     if status is not None:
