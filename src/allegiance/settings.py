@@ -19,7 +19,10 @@ class Settings(BaseSettings):
     holding it, e.g. a container secret), ``ALLEGIANCE_REDIS_URL`` (run background jobs on
     Redis with rq, e.g. ``redis://127.0.0.1:6379/0``; none: a thread pool in the process),
     ``ALLEGIANCE_JOBS_QUEUE`` (the rq queue's name) and ``ALLEGIANCE_JOB_THREADS`` (the
-    in-process pool's size); see :mod:`allegiance.jobs`.
+    in-process pool's size); see :mod:`allegiance.jobs`. ``ALLEGIANCE_COMPLAINTS_TAXONOMY`` and
+    ``ALLEGIANCE_COMPLAINTS_WORKFLOW`` (a company's cause taxonomy and handling workflow, a
+    file or a shipped name) replace the shipped defaults wherever no file is named: the web
+    pages, the closed loop and the ``complaints`` commands.
     """
 
     model_config = SettingsConfigDict(env_prefix="ALLEGIANCE_", extra="ignore")
@@ -32,6 +35,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     jobs_queue: str = "allegiance"
     job_threads: int = 2
+    complaints_taxonomy: str | None = None
+    complaints_workflow: str | None = None
 
 
 def get_settings() -> Settings:

@@ -5,7 +5,9 @@ and the closed loop through the public survey form."""
 from __future__ import annotations
 
 import html
+import os
 import re
+import time
 from typing import Any
 
 import pytest
@@ -420,3 +422,40 @@ def test_a_detractor_through_the_public_form_opens_exactly_one_case(web: Web) ->
         c = repo.get_complaint(session, case.complaint_key)
     assert c is not None
     assert (c["cause_code"], c["cause_class"]) == ("paid_too_much", 1)
+
+
+def test_a_company_taxonomy_and_workflow_from_the_settings_reach_the_pages(
+    sqlite_web: Web, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ALLEGIANCE_COMPLAINTS_TAXONOMY / _WORKFLOW replace the shipped files on the pages, the
+    closed loop and the commands alike (docs/methods/complaints.md: a company file)."""
+    from allegiance.complaints.handling import load_workflow
+    from allegiance.complaints.taxonomy import load_taxonomy
+
+    taxonomy = tmp_path / "telecom.yaml"
+    taxonomy.write_text(
+        "extends: default\nremove: [foreign_matter]\ncauses:\n"
+        "  - {code: network_outage, class: 1, zh: 网络中断, en: Network outage}\n",
+        encoding="utf-8",
+    )
+    workflow = tmp_path / "workflow.yaml"
+    workflow.write_text(
+        "extends: default\nseverities: [{code: critical, resolution_hours: 12}]\n",
+        encoding="utf-8",
+    )
+    agent = sqlite_web.sign_in(sqlite_web.client(), "agent")
+    assert "Network outage" not in agent.get("/admin/complaints/new?lang=en").text
+    monkeypatch.setenv("ALLEGIANCE_COMPLAINTS_TAXONOMY", str(taxonomy))
+    monkeypatch.setenv("ALLEGIANCE_COMPLAINTS_WORKFLOW", str(workflow))
+    assert load_taxonomy().resolve("网络中断").code == "network_outage"
+    assert load_workflow().severity("critical").resolution_hours == 12
+    form = agent.get("/admin/complaints/new?lang=en").text
+    assert "Network outage" in form
+    assert "foreign_matter" not in form
+    # a changed file is read again
+    taxonomy.write_text(
+        "extends: default\ncauses:\n  - {code: roaming_bill, class: 1, zh: 漫游账单, en: Roaming bill}\n",
+        encoding="utf-8",
+    )
+    os.utime(taxonomy, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    assert "Roaming bill" in agent.get("/admin/complaints/new?lang=en").text

@@ -34,7 +34,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
 from typing import Any
 
 from sqlalchemy import select, update
@@ -106,14 +105,12 @@ class LoopRule:
         }
 
 
-@cache
 def _default_taxonomy() -> Taxonomy:
-    return load_taxonomy()
+    return load_taxonomy()  # the company's (ALLEGIANCE_COMPLAINTS_TAXONOMY) or the shipped one
 
 
-@cache
 def _default_workflow() -> Workflow:
-    return load_workflow()
+    return load_workflow()  # the company's (ALLEGIANCE_COMPLAINTS_WORKFLOW) or the shipped one
 
 
 def _checked(data: Mapping[str, Any] | None, *, where: str) -> dict[str, Any]:

@@ -27,6 +27,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -518,10 +519,25 @@ def _workflow_path(name: str, relative_to: str | None = None) -> Path:
 
 
 def load_workflow(path: str | Path | None = None, /) -> Workflow:
-    """Read a workflow file, or a shipped one by name (``None`` or ``"default"``: the default)."""
+    """Read a workflow file, or a shipped one by name (``"default"``: the default). ``None``: the
+    one ``ALLEGIANCE_COMPLAINTS_WORKFLOW`` names, else the default. A file is read again only
+    when it changed (the web pages and the closed loop ask for it on every request)."""
+    if path is None:
+        from allegiance.settings import get_settings
+
+        path = get_settings().complaints_workflow
     p = _workflow_path(str(path) if path is not None else DEFAULT_WORKFLOW)
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        stamp = p.stat().st_mtime_ns
+    except OSError as exc:
+        raise ConfigError("complaints.workflow.no_file", file=f"{p} ({exc})") from None
+    return _read_workflow(str(p), stamp)
+
+
+@lru_cache(maxsize=16)
+def _read_workflow(p: str, _stamp: int) -> Workflow:
+    try:
+        text = Path(p).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError("complaints.workflow.no_file", file=f"{p} ({exc})") from None
-    return parse_workflow(text, source=str(p))
+    return parse_workflow(text, source=p)

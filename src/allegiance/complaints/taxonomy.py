@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -337,10 +338,25 @@ def _taxonomy_path(name: str, relative_to: str | None = None) -> Path:
 
 
 def load_taxonomy(path: str | Path | None = None, /) -> Taxonomy:
-    """Read a taxonomy file, or a shipped one by name (``None`` or ``"default"``: SPEC section 6)."""
+    """Read a taxonomy file, or a shipped one by name (``"default"``: SPEC section 6). ``None``:
+    the one ``ALLEGIANCE_COMPLAINTS_TAXONOMY`` names, else the default. A file is read again
+    only when it changed (the web pages and the closed loop ask for it on every request)."""
+    if path is None:
+        from allegiance.settings import get_settings
+
+        path = get_settings().complaints_taxonomy
     p = _taxonomy_path(str(path) if path is not None else DEFAULT_TAXONOMY)
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        stamp = p.stat().st_mtime_ns
+    except OSError as exc:
+        raise ConfigError("complaints.taxonomy.no_file", file=f"{p} ({exc})") from None
+    return _read_taxonomy(str(p), stamp)
+
+
+@lru_cache(maxsize=16)
+def _read_taxonomy(p: str, _stamp: int) -> Taxonomy:
+    try:
+        text = Path(p).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError("complaints.taxonomy.no_file", file=f"{p} ({exc})") from None
-    return parse_taxonomy(text, source=str(p))
+    return parse_taxonomy(text, source=p)

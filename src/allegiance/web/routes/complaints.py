@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import secrets
 from datetime import UTC, datetime
-from functools import cache
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -57,13 +56,13 @@ CHANNELS: tuple[str, ...] = (
 _FILTERS = ("status", "cause_class", "cause", "severity", "owner", "overdue")
 
 
-@cache
 def _taxonomy() -> Taxonomy:
+    """The company's taxonomy (``ALLEGIANCE_COMPLAINTS_TAXONOMY``) or the shipped one."""
     return load_taxonomy()
 
 
-@cache
 def _workflow() -> Workflow:
+    """The company's workflow (``ALLEGIANCE_COMPLAINTS_WORKFLOW``) or the shipped one."""
     return load_workflow()
 
 
