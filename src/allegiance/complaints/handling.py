@@ -27,13 +27,13 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
 
+from allegiance.complaints._files import config_path, load_config
 from allegiance.errors import ConfigError, ValidationError
 from allegiance.i18n import current_lang, normalize_lang
 
@@ -502,42 +502,17 @@ def parse_workflow(data: Mapping[str, Any] | str, /, *, source: str | None = Non
 
 
 def _workflow_path(name: str, relative_to: str | None = None) -> Path:
-    from allegiance.templates import names, template_path
-
-    if name == "default":
-        name = DEFAULT_WORKFLOW
-    path = Path(name).expanduser()
-    if not path.is_absolute() and relative_to and not path.exists():
-        candidate = Path(relative_to).parent / path
-        if candidate.exists():
-            path = candidate
-    if path.is_file():
-        return path
-    if name in names("complaints") or not path.suffix:
-        return template_path("complaints", name)
-    raise ConfigError("complaints.workflow.no_file", file=str(path))
+    return config_path(name, default=DEFAULT_WORKFLOW, kind="workflow", relative_to=relative_to)
 
 
 def load_workflow(path: str | Path | None = None, /) -> Workflow:
     """Read a workflow file, or a shipped one by name (``"default"``: the default). ``None``: the
     one ``ALLEGIANCE_COMPLAINTS_WORKFLOW`` names, else the default. A file is read again only
     when it changed (the web pages and the closed loop ask for it on every request)."""
-    if path is None:
-        from allegiance.settings import get_settings
-
-        path = get_settings().complaints_workflow
-    p = _workflow_path(str(path) if path is not None else DEFAULT_WORKFLOW)
-    try:
-        stamp = p.stat().st_mtime_ns
-    except OSError as exc:
-        raise ConfigError("complaints.workflow.no_file", file=f"{p} ({exc})") from None
-    return _read_workflow(str(p), stamp)
-
-
-@lru_cache(maxsize=16)
-def _read_workflow(p: str, _stamp: int) -> Workflow:
-    try:
-        text = Path(p).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("complaints.workflow.no_file", file=f"{p} ({exc})") from None
-    return parse_workflow(text, source=p)
+    return load_config(
+        path,
+        default=DEFAULT_WORKFLOW,
+        kind="workflow",
+        setting="complaints_workflow",
+        parse=parse_workflow,
+    )

@@ -18,12 +18,12 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from allegiance.complaints._files import config_path, load_config
 from allegiance.errors import ConfigError
 from allegiance.i18n import current_lang, normalize_lang
 
@@ -321,42 +321,17 @@ def parse_taxonomy(data: Mapping[str, Any] | str, /, *, source: str | None = Non
 
 
 def _taxonomy_path(name: str, relative_to: str | None = None) -> Path:
-    from allegiance.templates import names, template_path
-
-    if name == "default":
-        name = DEFAULT_TAXONOMY
-    path = Path(name).expanduser()
-    if not path.is_absolute() and relative_to and not path.exists():
-        candidate = Path(relative_to).parent / path
-        if candidate.exists():
-            path = candidate
-    if path.is_file():
-        return path
-    if name in names("complaints") or not path.suffix:
-        return template_path("complaints", name)
-    raise ConfigError("complaints.taxonomy.no_file", file=str(path))
+    return config_path(name, default=DEFAULT_TAXONOMY, kind="taxonomy", relative_to=relative_to)
 
 
 def load_taxonomy(path: str | Path | None = None, /) -> Taxonomy:
     """Read a taxonomy file, or a shipped one by name (``"default"``: SPEC section 6). ``None``:
     the one ``ALLEGIANCE_COMPLAINTS_TAXONOMY`` names, else the default. A file is read again
     only when it changed (the web pages and the closed loop ask for it on every request)."""
-    if path is None:
-        from allegiance.settings import get_settings
-
-        path = get_settings().complaints_taxonomy
-    p = _taxonomy_path(str(path) if path is not None else DEFAULT_TAXONOMY)
-    try:
-        stamp = p.stat().st_mtime_ns
-    except OSError as exc:
-        raise ConfigError("complaints.taxonomy.no_file", file=f"{p} ({exc})") from None
-    return _read_taxonomy(str(p), stamp)
-
-
-@lru_cache(maxsize=16)
-def _read_taxonomy(p: str, _stamp: int) -> Taxonomy:
-    try:
-        text = Path(p).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("complaints.taxonomy.no_file", file=f"{p} ({exc})") from None
-    return parse_taxonomy(text, source=p)
+    return load_config(
+        path,
+        default=DEFAULT_TAXONOMY,
+        kind="taxonomy",
+        setting="complaints_taxonomy",
+        parse=parse_taxonomy,
+    )
