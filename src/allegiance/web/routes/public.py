@@ -86,26 +86,20 @@ def _status_page(
     request: Request, state: Any, inv: store.InvitationState, lang: Lang
 ) -> Response | None:
     if inv.submitted:
-        return page(
-            request,
-            state,
-            "form/message.html.j2",
-            lang=lang,
-            title=_title(inv, lang),
-            heading=_msg("web.form.answered_title", lang),
-            message=_msg("web.form.answered", lang),
-        )
-    if inv.survey_status != "published":
-        return page(
-            request,
-            state,
-            "form/message.html.j2",
-            lang=lang,
-            title=_title(inv, lang),
-            heading=_msg("web.form.closed_title", lang),
-            message=_msg("web.form.closed", lang),
-        )
-    return None
+        which = "answered"
+    elif inv.survey_status != "published":
+        which = "closed"
+    else:
+        return None
+    return page(
+        request,
+        state,
+        "form/message.html.j2",
+        lang=lang,
+        title=_title(inv, lang),
+        heading=_msg(f"web.form.{which}_title", lang),
+        message=_msg(f"web.form.{which}", lang),
+    )
 
 
 def _msg(key: str, lang: str, **params: Any) -> str:
